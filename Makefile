@@ -1,0 +1,51 @@
+# The whole project in a few commands. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+DEMO_DATA := leaderboard/data/contents-2025-03-21.parquet
+
+.PHONY: help run test lint typecheck schema bench install migrate demo-data clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP) ## create .venv and install the project with its dev tools
+
+migrate: install ## apply database migrations
+	$(BIN)/python manage.py migrate --no-input -v0
+
+demo-data: migrate ## load the bundled leaderboard snapshot when the leaderboard is empty
+	@if [ "$$($(BIN)/python manage.py shell -c 'from leaderboard.models import Entry; print(Entry.objects.exists())')" = "False" ]; then \
+		$(BIN)/python manage.py import_contents $(DEMO_DATA); \
+	fi
+
+run: demo-data ## serve everything (HTTP, WebSocket, worker) on BIND_ADDRESS, default http://127.0.0.1:7860
+	$(BIN)/python -m leaderboard_site.serve
+
+test: install ## run the test suite (embedded SQLite, or DATABASE_URL / REDIS_URL when set)
+	$(BIN)/python -m pytest
+
+lint: install ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install ## mypy with the Django and DRF plugins
+	$(BIN)/mypy leaderboard_site leaderboard votes submissions benchmarks
+
+schema: install ## write and validate the OpenAPI schema (docs/openapi.json)
+	@mkdir -p docs
+	$(BIN)/python manage.py spectacular --validate --fail-on-warn --format openapi-json --file docs/openapi.json
+
+bench: install ## run the benchmarks in bench/ (prints ratios against nginx)
+	$(BIN)/python -m bench
+
+clean: ## remove the local database, caches and broker folders (var/)
+	rm -rf var

@@ -1,0 +1,96 @@
+"""Maintainers' admin: entries (fast on 100k rows) and the curated official providers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from leaderboard import services
+from leaderboard.models import Entry, OfficialProvider
+
+
+def _flag_action(flag: str, value: bool, description: str) -> Any:
+    @admin.action(description=description)
+    def action(modeladmin: EntryAdmin, request: HttpRequest, queryset: QuerySet[Entry]) -> None:
+        ids = queryset.values_list("pk", flat=True)
+        changed = services.entries_set_flag(entry_ids=ids, flag=flag, value=value)
+        modeladmin.message_user(request, f"{changed} entries changed.", messages.SUCCESS)
+
+    action.__name__ = f"set_{flag}_{value}".lower()
+    return action
+
+
+@admin.register(Entry)
+class EntryAdmin(admin.ModelAdmin):
+    list_display = (
+        "model_name",
+        "precision",
+        "model_type",
+        "average",
+        "params_billions",
+        "flagged",
+        "official_provider",
+        "submission_date",
+    )
+    list_filter = (
+        "model_type",
+        "precision",
+        "weight_type",
+        "flagged",
+        "official_provider",
+        "merged",
+        "moe",
+        "available_on_hub",
+    )
+    search_fields = ("model_name", "base_model", "architecture")
+    ordering = ("-average",)
+    list_per_page = 50
+    show_full_result_count = False  # no COUNT(*) over the whole table on filtered pages
+    readonly_fields = ("created_at", "updated_at")
+    actions = [
+        _flag_action("flagged", True, "Flag selected entries"),
+        _flag_action("flagged", False, "Unflag selected entries"),
+        _flag_action("official_provider", True, "Mark as official provider"),
+        _flag_action("official_provider", False, "Unmark official provider"),
+    ]
+
+    def save_model(self, request: HttpRequest, obj: Entry, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        services.snapshot_schedule_rebuild()
+
+    def delete_model(self, request: HttpRequest, obj: Entry) -> None:
+        super().delete_model(request, obj)
+        services.snapshot_schedule_rebuild()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Entry]) -> None:
+        super().delete_queryset(request, queryset)
+        services.snapshot_schedule_rebuild()
+
+
+@admin.register(OfficialProvider)
+class OfficialProviderAdmin(admin.ModelAdmin):
+    list_display = ("organization", "created_at")
+    search_fields = ("organization",)
+
+    def save_model(
+        self, request: HttpRequest, obj: OfficialProvider, form: Any, change: bool
+    ) -> None:
+        previous = OfficialProvider.objects.filter(pk=obj.pk).values_list(
+            "organization", flat=True
+        ).first()
+        super().save_model(request, obj, form, change)
+        if previous and previous != obj.organization:
+            services.official_provider_flag_entries(organizations=[previous], value=False)
+        services.official_provider_flag_entries(organizations=[obj.organization], value=True)
+
+    def delete_model(self, request: HttpRequest, obj: OfficialProvider) -> None:
+        super().delete_model(request, obj)
+        services.official_provider_flag_entries(organizations=[obj.organization], value=False)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[OfficialProvider]) -> None:
+        organizations = list(queryset.values_list("organization", flat=True))
+        super().delete_queryset(request, queryset)
+        services.official_provider_flag_entries(organizations=organizations, value=False)

@@ -1,0 +1,68 @@
+"""Query parameters of GET /api/v1/models/: the upstream frontend's controls."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import QuerySet
+from rest_framework.exceptions import ValidationError
+
+from leaderboard import selectors
+from leaderboard.models import Entry, ModelType, Precision
+
+ORDERING_CHOICES = [
+    (value, value) for name in selectors.ORDERINGS for value in (name, f"-{name}")
+]
+
+
+class EntryFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(
+        method="filter_search",
+        help_text="`;` separates OR terms; `@precision:`, `@architecture:`, `@license:`, "
+        "`@type:` match a field; any other term matches the model name (case-insensitive).",
+    )
+    precision = django_filters.MultipleChoiceFilter(choices=Precision.choices)
+    type = django_filters.MultipleChoiceFilter(field_name="model_type", choices=ModelType.choices)
+    params_min = django_filters.NumberFilter(field_name="params_billions", lookup_expr="gte")
+    params_max = django_filters.NumberFilter(field_name="params_billions", lookup_expr="lte")
+    hide_merged = django_filters.BooleanFilter(method="filter_hide", field_name="merged")
+    hide_moe = django_filters.BooleanFilter(method="filter_hide", field_name="moe")
+    hide_flagged = django_filters.BooleanFilter(method="filter_hide", field_name="flagged")
+    hide_unavailable = django_filters.BooleanFilter(method="filter_hide_unavailable")
+    official_only = django_filters.BooleanFilter(method="filter_official_only")
+    ordering = django_filters.ChoiceFilter(
+        choices=ORDERING_CHOICES, method="filter_ordering", empty_label=None
+    )
+
+    class Meta:
+        model = Entry
+        fields: list[str] = []
+
+    def filter_queryset(self, queryset: QuerySet[Entry]) -> QuerySet[Entry]:
+        queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("ordering"):
+            queryset = selectors.entries_ordered(queryset, selectors.DEFAULT_ORDERING)
+        return queryset
+
+    def filter_search(self, queryset: QuerySet[Entry], name: str, value: str) -> QuerySet[Entry]:
+        try:
+            return queryset.filter(selectors.search_query(value))
+        except selectors.SearchError as exc:
+            raise ValidationError({"search": [str(exc)]}) from exc
+
+    def filter_hide(self, queryset: QuerySet[Entry], name: str, value: bool) -> QuerySet[Entry]:
+        return queryset.filter(**{name: False}) if value else queryset
+
+    def filter_hide_unavailable(
+        self, queryset: QuerySet[Entry], name: str, value: bool
+    ) -> QuerySet[Entry]:
+        return queryset.filter(available_on_hub=True) if value else queryset
+
+    def filter_official_only(
+        self, queryset: QuerySet[Entry], name: str, value: bool
+    ) -> QuerySet[Entry]:
+        return queryset.filter(official_provider=True) if value else queryset
+
+    def filter_ordering(
+        self, queryset: QuerySet[Entry], name: str, value: str
+    ) -> QuerySet[Entry]:
+        return selectors.entries_ordered(queryset, value)

@@ -1,0 +1,102 @@
+"""Leaderboard endpoints: the two full lists (served from the snapshot) and the paginated API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.utils.cache import patch_vary_headers
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from leaderboard.api.filters import EntryFilter
+from leaderboard.api.serializers import (
+    FormattedLeaderboardSerializer,
+    FormattedModelSerializer,
+    RawLeaderboardSerializer,
+)
+from leaderboard.contents import FIELDS, Row
+from leaderboard.formatting import formatted_row
+from leaderboard.models import Entry
+from leaderboard.snapshot import Snapshot, snapshot_get
+
+CACHE_CONTROL = "public, no-cache"
+
+
+def _accepts_gzip(request: Request) -> bool:
+    return "gzip" in request.headers.get("Accept-Encoding", "")
+
+
+def _not_modified(request: Request, snapshot: Snapshot) -> bool:
+    sent = request.headers.get("If-None-Match")
+    if not sent:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in sent.split(",")}
+    return "*" in tags or bool(tags & {snapshot.etag, snapshot.gzip_etag})
+
+
+def serve_snapshot(request: Request, kind: str) -> HttpResponseBase:
+    snapshot = snapshot_get(kind)
+    gzip = _accepts_gzip(request)
+    response: HttpResponseBase
+    if _not_modified(request, snapshot):
+        response = HttpResponse(status=304)
+    elif gzip:
+        response = HttpResponse(snapshot.gzip, content_type="application/json")
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = StreamingHttpResponse(snapshot.iter_identity(), content_type="application/json")
+        response["Content-Length"] = str(snapshot.size)
+    response["ETag"] = snapshot.gzip_etag if gzip else snapshot.etag
+    response["Cache-Control"] = CACHE_CONTROL
+    patch_vary_headers(response, ("Accept-Encoding",))
+    return response
+
+
+class LeaderboardView(APIView):
+    """GET /api/leaderboard: every entry as a row of the contents dataset."""
+
+    kind = "raw"
+
+    @extend_schema(
+        responses={200: RawLeaderboardSerializer, 304: OpenApiResponse(description="unchanged")},
+        description="Every entry with the contents dataset's column names, wrapped as "
+        "{models: [...]}. Send If-None-Match with the last ETag to get 304 when unchanged.",
+    )
+    def get(self, request: Request) -> HttpResponseBase:
+        return serve_snapshot(request, self.kind)
+
+
+class FormattedLeaderboardView(LeaderboardView):
+    """GET /api/leaderboard/formatted: every entry in the formatted shape."""
+
+    kind = "formatted"
+
+    @extend_schema(
+        responses={
+            200: FormattedLeaderboardSerializer,
+            304: OpenApiResponse(description="unchanged"),
+        },
+        description="Every entry in the formatted shape, wrapped as {models: [...]}. "
+        "Send If-None-Match with the last ETag to get 304 when unchanged.",
+    )
+    def get(self, request: Request) -> HttpResponseBase:
+        return serve_snapshot(request, self.kind)
+
+
+class EntryViewSet(viewsets.GenericViewSet):
+    """GET /api/v1/models/: the leaderboard, paginated and filtered, in the formatted shape."""
+
+    queryset = Entry.objects.all()
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = EntryFilter
+
+    @extend_schema(responses=FormattedModelSerializer(many=True))
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = self.filter_queryset(self.get_queryset()).values_list(*FIELDS)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response([formatted_row(Row._make(v)) for v in page])

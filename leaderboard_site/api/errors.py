@@ -1,0 +1,164 @@
+"""One error format for every endpoint (seed 002):
+
+    {"error": {"code", "message", "details"}, "request_id", "timestamp"}
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from leaderboard_site.api.context import current_request_id
+
+logger = logging.getLogger(__name__)
+
+CODES_BY_STATUS = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMIT_EXCEEDED",
+    500: "INTERNAL_ERROR",
+    502: "PROVIDER_ERROR",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+
+class ApiError(Exception):
+    """An error a service raises for the caller: it becomes the envelope with this status."""
+
+    status = 400
+    code = "BAD_REQUEST"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: dict[str, Any] | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+        self.extra = extra or {}
+        if status is not None:
+            self.status = status
+            self.code = code or CODES_BY_STATUS.get(status, "ERROR")
+        elif code is not None:
+            self.code = code
+
+
+class NotFound(ApiError):
+    status, code = 404, "NOT_FOUND"
+
+
+class Conflict(ApiError):
+    status, code = 409, "CONFLICT"
+
+
+class ServiceUnavailable(ApiError):
+    status, code = 503, "SERVICE_UNAVAILABLE"
+
+
+def envelope(
+    code: str, message: str, details: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "error": {"code": code, "message": message, "details": details or {}, **extra},
+        "request_id": current_request_id(),
+        "timestamp": datetime.now(tz=UTC).isoformat().replace("+00:00", "Z"),
+    }
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JsonResponse:
+    body = envelope(code or CODES_BY_STATUS.get(status, "ERROR"), message, details, **extra)
+    return JsonResponse(body, status=status, headers=headers)
+
+
+def _validation_details(detail: Any) -> dict[str, Any]:
+    if isinstance(detail, dict):
+        return {"fields": detail}
+    return {"errors": detail if isinstance(detail, list) else [detail]}
+
+
+def _first_message(detail: Any) -> str:
+    while isinstance(detail, dict | list) and detail:
+        detail = next(iter(detail.values())) if isinstance(detail, dict) else detail[0]
+    return str(detail) if detail else "Invalid input."
+
+
+def _from_drf(exc: drf.APIException) -> tuple[int, str, str, dict[str, Any], dict[str, Any]]:
+    status = exc.status_code
+    code = CODES_BY_STATUS.get(status, "ERROR")
+    extra: dict[str, Any] = {}
+    if isinstance(exc, drf.ValidationError):
+        field_hint = _first_message(exc.detail)
+        return 400, code, f"Invalid input: {field_hint}", _validation_details(exc.detail), extra
+    if isinstance(exc, drf.Throttled) and exc.wait is not None:
+        extra["retry_after"] = int(exc.wait + 0.999)
+    return status, code, str(exc.detail), {}, extra
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's EXCEPTION_HANDLER: every API error becomes the envelope."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, ApiError):
+        status, code, message, details, extra = (
+            exc.status,
+            exc.code,
+            exc.message,
+            exc.details,
+            exc.extra,
+        )
+    elif isinstance(exc, Http404):
+        status, code, message, details, extra = 404, "NOT_FOUND", "Not found.", {}, {}
+    elif isinstance(exc, PermissionDenied):
+        status, code, message, details, extra = 403, "FORBIDDEN", "Permission denied.", {}, {}
+    elif isinstance(exc, RequestDataTooBig):
+        status, code, message, details, extra = 413, "PAYLOAD_TOO_LARGE", str(exc), {}, {}
+    elif isinstance(exc, drf.APIException):
+        status, code, message, details, extra = _from_drf(exc)
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
+    else:
+        return None  # a bug: Django's handler500 answers, in the envelope too
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
+    return Response(envelope(code, message, details, **extra), status=status, headers=headers)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(400, "Bad request.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(403, "Permission denied.")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_response(404, f"No route for {request.path}.", details={"path": request.path})
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return error_response(500, "Internal server error. The request id identifies it in the logs.")

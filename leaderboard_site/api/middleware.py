@@ -1,0 +1,124 @@
+"""Cross-cutting middleware. Each works under WSGI and ASGI without a thread hop."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.cache import patch_vary_headers
+from django.utils.decorators import sync_and_async_middleware
+from django.utils.text import compress_string
+
+from leaderboard_site.api.context import new_request_id, request_id_var
+from leaderboard_site.api.errors import error_response
+
+access_log = logging.getLogger("leaderboard_site.access")
+
+GZIP_MIN_BYTES = 500
+
+Handler = Callable[[HttpRequest], Any]
+
+
+def _middleware(
+    before: Callable[[HttpRequest], HttpResponseBase | None] | None = None,
+    after: Callable[[HttpRequest, HttpResponseBase], HttpResponseBase] | None = None,
+) -> Callable[[Handler], Handler]:
+    """Build a middleware from plain before/after functions, native under sync and async."""
+
+    def factory(get_response: Handler) -> Handler:
+        if iscoroutinefunction(get_response):
+
+            async def async_middleware(request: HttpRequest) -> HttpResponseBase:
+                response = before(request) if before else None
+                if response is None:
+                    response = await get_response(request)
+                return after(request, response) if after else response
+
+            return async_middleware
+
+        def middleware(request: HttpRequest) -> HttpResponseBase:
+            response = before(request) if before else None
+            if response is None:
+                response = get_response(request)
+            return after(request, response) if after else response
+
+        return middleware
+
+    return sync_and_async_middleware(factory)
+
+
+# --- request id and access log ----------------------------------------------------------------
+def _start(request: HttpRequest) -> None:
+    request_id = new_request_id(request.headers.get("X-Request-ID"))
+    request.request_id = request_id  # type: ignore[attr-defined]
+    request._started = time.perf_counter()  # type: ignore[attr-defined]
+    request_id_var.set(request_id)
+
+
+def _finish(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    request_id = request.request_id  # type: ignore[attr-defined]
+    response["X-Request-ID"] = request_id
+    duration_ms = (time.perf_counter() - request._started) * 1000  # type: ignore[attr-defined]
+    access_log.info(
+        "%s %s %s",
+        request.method,
+        request.path,
+        response.status_code,
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round(duration_ms, 2),
+            "request_id": request_id,
+        },
+    )
+    return response
+
+
+request_context = _middleware(_start, _finish)
+
+
+# --- body size ------------------------------------------------------------------------------
+def _check_size(request: HttpRequest) -> HttpResponseBase | None:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return error_response(400, "Content-Length is not a number.")
+    limit = settings.MAX_REQUEST_BYTES
+    if length > limit:
+        return error_response(
+            413,
+            f"Request body of {length} bytes exceeds the limit of {limit} bytes.",
+            details={"limit_bytes": limit, "content_length": length},
+        )
+    return None
+
+
+body_size_limit = _middleware(before=_check_size)
+
+
+# --- gzip -----------------------------------------------------------------------------------
+def _gzip(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    if response.streaming or response.has_header("Content-Encoding"):
+        return response
+    patch_vary_headers(response, ("Accept-Encoding",))
+    content = response.content  # type: ignore[attr-defined]
+    if len(content) <= GZIP_MIN_BYTES or "gzip" not in request.headers.get("Accept-Encoding", ""):
+        return response
+    compressed = compress_string(content)
+    if len(compressed) >= len(content):
+        return response
+    response.content = compressed  # type: ignore[attr-defined]
+    response["Content-Length"] = str(len(compressed))
+    response["Content-Encoding"] = "gzip"
+    if etag := response.get("ETag"):
+        response["ETag"] = etag.removesuffix('"') + ';gzip"' if etag.endswith('"') else etag
+    return response
+
+
+gzip_responses = _middleware(after=_gzip)

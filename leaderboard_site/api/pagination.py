@@ -1,0 +1,87 @@
+"""Seed 002's list shape: {items, total, page, page_size, total_pages}."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework import pagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from leaderboard_site.api.errors import ApiError
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+def _positive_int(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ApiError(f"{name} must be a positive integer.", details={name: raw})
+    return value
+
+
+class PageNumberPagination(pagination.BasePagination):
+    """Pages past the end are empty (not 404); page_size is clamped to MAX_PAGE_SIZE."""
+
+    def paginate_queryset(
+        self, queryset: QuerySet[Any], request: Request, view: Any = None
+    ) -> list[Any]:
+        self.page = _positive_int(request, "page", 1)
+        self.page_size = min(_positive_int(request, "page_size", DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE)
+        self.total = queryset.count()
+        start = (self.page - 1) * self.page_size
+        return list(queryset[start : start + self.page_size]) if start < self.total else []
+
+    def get_paginated_response(self, data: Any) -> Response:
+        return Response(
+            {
+                "items": data,
+                "total": self.total,
+                "page": self.page,
+                "page_size": self.page_size,
+                "total_pages": math.ceil(self.total / self.page_size) if self.total else 0,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": ["items", "total", "page", "page_size", "total_pages"],
+            "properties": {
+                "items": schema,
+                "total": {"type": "integer"},
+                "page": {"type": "integer"},
+                "page_size": {"type": "integer"},
+                "total_pages": {"type": "integer"},
+            },
+        }
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": "page",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 1, "default": 1},
+            },
+            {
+                "name": "page_size",
+                "in": "query",
+                "required": False,
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_PAGE_SIZE,
+                    "default": DEFAULT_PAGE_SIZE,
+                },
+            },
+        ]

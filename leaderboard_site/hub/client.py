@@ -1,0 +1,78 @@
+"""Every Hub call goes through here: one endpoint, one token, timeouts, and one exception type.
+
+`HubError` has two kinds callers act on: `HubNotFound` (the repo, file or revision does not
+exist or is not visible to us) and `HubUnavailable` (the Hub is down, slow or rate limiting).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx2  # huggingface_hub's HTTP client: its transport errors surface as these
+from django.conf import settings
+from huggingface_hub import HfApi, snapshot_download
+from huggingface_hub import errors as hf_errors
+
+
+class HubError(Exception):
+    """A Hub call failed."""
+
+
+class HubNotFound(HubError):
+    """The repository, revision or file does not exist, or is private to us."""
+
+
+class HubUnavailable(HubError):
+    """The Hub did not answer in time or answered with a server error or 429."""
+
+
+def _cache_dir() -> Path:
+    return Path(settings.VAR_DIR) / "hf-cache"
+
+
+def api() -> HfApi:
+    return HfApi(endpoint=settings.HF_ENDPOINT, token=settings.HF_TOKEN or False)
+
+
+def _translate(exc: Exception, what: str) -> HubError:
+    if isinstance(exc, hf_errors.LocalEntryNotFoundError):  # could not connect, nothing cached
+        return HubUnavailable(f"{what}: the Hub is unreachable ({exc})")
+    if isinstance(
+        exc,
+        hf_errors.RepositoryNotFoundError
+        | hf_errors.RevisionNotFoundError
+        | hf_errors.EntryNotFoundError,
+    ):
+        return HubNotFound(f"{what}: not found on the Hub")
+    if isinstance(exc, hf_errors.HfHubHTTPError):
+        status = exc.response.status_code if exc.response is not None else None
+        if status is None or status == 429 or status >= 500:
+            return HubUnavailable(f"{what}: the Hub answered {status}")
+        return HubError(f"{what}: the Hub answered {status}: {exc}")
+    return HubUnavailable(f"{what}: the Hub is unreachable ({type(exc).__name__}: {exc})")
+
+
+_HUB_FAILURES = (
+    hf_errors.HfHubHTTPError,
+    hf_errors.EntryNotFoundError,
+    httpx2.HTTPError,
+    OSError,
+)
+
+
+def download_dataset(repo_id: str, *, patterns: list[str], revision: str | None = None) -> Path:
+    """Download the files of a dataset repo matching `patterns`; returns the local folder."""
+    try:
+        folder = snapshot_download(
+            repo_id,
+            repo_type="dataset",
+            revision=revision,
+            allow_patterns=patterns,
+            endpoint=settings.HF_ENDPOINT,
+            token=settings.HF_TOKEN or False,
+            cache_dir=_cache_dir(),
+            etag_timeout=settings.HF_TIMEOUT,
+        )
+    except _HUB_FAILURES as exc:
+        raise _translate(exc, f"dataset {repo_id}") from exc
+    return Path(folder)

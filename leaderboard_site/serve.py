@@ -1,0 +1,69 @@
+"""`make run`: the whole system in one command.
+
+Starts the web server (HTTP and WebSocket on BIND_ADDRESS), a Celery worker with the beat
+scheduler, and stops them all together on Ctrl-C or when any of them exits.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import django
+
+
+def _commands() -> dict[str, list[str]]:
+    from django.conf import settings
+
+    host, _, port = settings.BIND_ADDRESS.rpartition(":")
+    python = sys.executable
+    return {
+        "web": [
+            python, "-m", "daphne", "-b", host.strip("[]"), "-p", port,
+            "--proxy-headers", "leaderboard_site.asgi:application",
+        ],
+        "worker": [
+            python, "-m", "celery", "-A", "leaderboard_site", "worker", "--beat",
+            "--queues", "default,evaluation", "--concurrency", "2",
+            "--loglevel", settings.LOG_LEVEL.upper(),
+            "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME,
+        ],
+    }  # fmt: skip
+
+
+def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + 10
+    for process in processes.values():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leaderboard_site.settings.base")
+    django.setup()
+    from django.conf import settings
+
+    processes = {name: subprocess.Popen(cmd) for name, cmd in _commands().items()}
+    print(f"serving on http://{settings.BIND_ADDRESS} (Ctrl-C stops everything)", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: (_stop(processes), sys.exit(0)))
+    try:
+        while all(process.poll() is None for process in processes.values()):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _stop(processes)
+    failed = [name for name, p in processes.items() if p.returncode not in (0, -2, -15, None)]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

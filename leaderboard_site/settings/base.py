@@ -1,0 +1,245 @@
+"""Settings for every environment; each difference between them is an environment variable.
+
+`.env.example` documents every variable read here.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from leaderboard_site.env import from_process
+from leaderboard_site.logconfig import build_logging
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+env = from_process(BASE_DIR)
+
+VAR_DIR = Path(env.str("VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+ENVIRONMENT = env.choice("ENVIRONMENT", ["development", "production"], "development")
+PRODUCTION = ENVIRONMENT == "production"
+DEBUG = env.bool("DEBUG", default=False)
+VERSION = "0.1.0"
+
+
+def _secret_key() -> str:
+    key = env.optional("SECRET_KEY")
+    if key:
+        return key
+    if PRODUCTION:
+        raise ImproperlyConfigured("SECRET_KEY is required when ENVIRONMENT=production")
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+
+# --- serving -------------------------------------------------------------------------------
+PORT = env.int("PORT", 7860, minimum=1)
+BIND_ADDRESS = env.str("BIND_ADDRESS", f"127.0.0.1:{PORT}")
+_host, _sep, _port = BIND_ADDRESS.rpartition(":")
+if not _sep or not _host or not _port.isdigit():
+    raise ImproperlyConfigured(f"BIND_ADDRESS={BIND_ADDRESS!r} is not valid: expected host:port")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["*"] if not PRODUCTION else [])
+ENABLE_SWAGGER = env.bool("ENABLE_SWAGGER", default=True)
+WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", 2, minimum=1)
+MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", 10 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "channels",
+    "leaderboard_site.api",
+    "leaderboard",
+    "submissions",
+    "votes",
+    "benchmarks",
+]
+
+MIDDLEWARE = [
+    "leaderboard_site.api.middleware.request_context",
+    "leaderboard_site.api.middleware.body_size_limit",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "leaderboard_site.api.middleware.gzip_responses",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "leaderboard_site.urls"
+WSGI_APPLICATION = "leaderboard_site.wsgi.application"
+ASGI_APPLICATION = "leaderboard_site.asgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- data ----------------------------------------------------------------------------------
+DATABASE_URL = env.str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not valid: {exc}") from exc
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # One writer at a time: wait for the lock instead of failing, and let readers go on (WAL).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.optional("REDIS_URL")
+CACHE_TTL = env.int("CACHE_TTL", 300, minimum=0)
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", "lb"),
+            "TIMEOUT": CACHE_TTL,
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+    CELERY_BROKER_URL = REDIS_URL
+else:
+    # No server needed, and shared by every process `make run` starts (web and worker).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "TIMEOUT": CACHE_TTL,
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+    }
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    _broker = VAR_DIR / "broker"
+    for _folder in ("queue", "processed"):
+        (_broker / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker / "queue"),
+        "data_folder_out": str(_broker / "queue"),
+        "processed_folder": str(_broker / "processed"),
+        "store_processed": False,
+    }
+
+# --- Celery --------------------------------------------------------------------------------
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", 600, minimum=1)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Hugging Face Hub ------------------------------------------------------------------------
+HF_TOKEN = env.optional("HF_TOKEN")
+HF_ORGANIZATION = env.str("HF_ORGANIZATION", "open-llm-leaderboard")
+HF_ENDPOINT = env.str("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+HF_TIMEOUT = env.float("HF_TIMEOUT", 10.0, minimum=0.1)
+
+# --- API -----------------------------------------------------------------------------------
+CORS_ORIGINS = env.list("CORS_ORIGINS", ["*"])
+CORS_ALLOW_ALL_ORIGINS = CORS_ORIGINS == ["*"]
+CORS_ALLOWED_ORIGINS = [] if CORS_ALLOW_ALL_ORIGINS else CORS_ORIGINS
+CORS_EXPOSE_HEADERS = [
+    "X-Request-ID",
+    "ETag",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "Retry-After",
+]
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_PAGINATION_CLASS": "leaderboard_site.api.pagination.PageNumberPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "leaderboard_site.api.errors.exception_handler",
+    "PAGE_SIZE": 20,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LLM Leaderboard and Benchmark Server",
+    "DESCRIPTION": "The Open LLM Leaderboard backend and the LLM Test Bench API.",
+    "VERSION": VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- static, i18n --------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- security ------------------------------------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^health$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+# --- logging -------------------------------------------------------------------------------
+LOG_LEVEL = env.choice("LOG_LEVEL", ["debug", "info", "warning", "error", "critical"], "info")
+LOG_LEVELS = env.mapping("LOG_LEVELS")
+LOGGING = build_logging(LOG_LEVEL.upper(), LOG_LEVELS)
+
+# --- leaderboard ---------------------------------------------------------------------------
+LEADERBOARD_SNAPSHOT_GZIP_LEVEL = env.int("LEADERBOARD_SNAPSHOT_GZIP_LEVEL", 4, minimum=1)

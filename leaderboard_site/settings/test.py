@@ -1,0 +1,25 @@
+"""Test settings: the base settings, with fast hashing and an isolated cache."""
+
+from urllib.parse import urlsplit, urlunsplit
+
+from leaderboard_site.settings.base import *  # noqa: F403
+from leaderboard_site.settings.base import CACHES, REDIS_URL
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if REDIS_URL:
+    # Tests flush their cache between cases: give them a database of their own (15).
+    TEST_REDIS_URL = urlunsplit(urlsplit(REDIS_URL)._replace(path="/15"))
+    CACHES["default"]["LOCATION"] = TEST_REDIS_URL
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [TEST_REDIS_URL]},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Tests never reach a real Hub: each test that needs one points HF_ENDPOINT at tests/support/.
+HF_ENDPOINT = "http://127.0.0.1:9"
+HF_TOKEN = None

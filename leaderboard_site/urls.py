@@ -1,0 +1,29 @@
+"""URL map: /api (leaderboard), /v1 (Test Bench), /health, /docs, /admin."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import TemplateView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from leaderboard_site.api.views import HealthView
+
+handler400 = "leaderboard_site.api.errors.bad_request"
+handler403 = "leaderboard_site.api.errors.permission_denied"
+handler404 = "leaderboard_site.api.errors.page_not_found"
+handler500 = "leaderboard_site.api.errors.server_error"
+
+urlpatterns = [
+    path("", TemplateView.as_view(template_name="index.html"), name="index"),
+    path("health", HealthView.as_view(), name="health"),
+    path("api/", include("leaderboard.api.urls")),
+    path("admin/", admin.site.urls),
+    path("api-docs/openapi.json", SpectacularAPIView.as_view(), name="openapi-schema"),
+]
+
+if settings.ENABLE_SWAGGER:
+    swagger = SpectacularSwaggerView.as_view(url_name="openapi-schema")
+    urlpatterns += [
+        path("docs", swagger, name="swagger-ui"),
+        path("swagger-ui", swagger),
+    ]

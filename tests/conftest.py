@@ -1,0 +1,54 @@
+"""Fixtures shared by every test: a clean cache, API clients, and the local Hub server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from leaderboard import snapshot
+
+DATA = Path(__file__).parent / "data"
+PROJECT = Path(__file__).parent.parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    engine = settings.DATABASES["default"]["ENGINE"]
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL row locks (set DATABASE_URL)")
+    skip_redis = pytest.mark.skip(reason="needs a Redis server (set REDIS_URL)")
+    for item in items:
+        if "needs_postgres" in item.keywords and "postgresql" not in engine:
+            item.add_marker(skip_pg)
+        if "needs_redis" in item.keywords and not settings.REDIS_URL:
+            item.add_marker(skip_redis)
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> Iterator[None]:
+    cache.clear()
+    snapshot._local.clear()
+    yield
+    snapshot._local.clear()
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def hub(tmp_path: Path, settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A local server speaking the Hub's HTTP protocol; settings.HF_ENDPOINT points at it."""
+    from tests.support.hub_server import HubServer
+
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    with HubServer(tmp_path / "hub") as server:
+        settings.HF_ENDPOINT = server.url
+        settings.VAR_DIR = tmp_path / "var"
+        yield server

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import gzip
+from typing import Any
+
+import orjson
+import pytest
+from django.core.cache import cache
+
+from leaderboard import snapshot
+from leaderboard.models import Entry
+from leaderboard.services import entries_set_flag
+from leaderboard.tasks import rebuild_snapshot
+from tests.leaderboard.factories import EntryFactory
+
+pytestmark = pytest.mark.django_db
+
+URLS = ["/api/leaderboard", "/api/leaderboard/formatted"]
+
+
+def body(response: Any) -> dict[str, Any]:
+    if response.streaming:
+        return orjson.loads(b"".join(response.streaming_content))
+    if response.get("Content-Encoding") == "gzip":
+        return orjson.loads(gzip.decompress(response.content))
+    return orjson.loads(response.content)
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_gzip_and_identity_carry_the_same_json(anon: Any, url: str) -> None:
+    EntryFactory.create_batch(3)
+    zipped = anon.get(url, HTTP_ACCEPT_ENCODING="gzip, br")
+    plain = anon.get(url)
+    assert zipped.status_code == plain.status_code == 200
+    assert zipped["Content-Encoding"] == "gzip" and not plain.has_header("Content-Encoding")
+    unzipped = body(plain)
+    assert body(zipped) == unzipped and len(unzipped["models"]) == 3
+    assert zipped["ETag"] == plain["ETag"].removesuffix('"') + '-gzip"'
+    assert "Accept-Encoding" in zipped["Vary"]
+
+
+def test_identity_content_length_is_exact(anon: Any) -> None:
+    EntryFactory.create_batch(2)
+    response = anon.get("/api/leaderboard")
+    assert int(response["Content-Length"]) == len(b"".join(response.streaming_content))
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_if_none_match_gives_304_while_unchanged(anon: Any, url: str) -> None:
+    EntryFactory()
+    etag = anon.get(url, HTTP_ACCEPT_ENCODING="gzip")["ETag"]
+    again = anon.get(url, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again.content == b"" and again["ETag"] == etag
+    other = anon.get(url, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH='"something-else"')
+    assert other.status_code == 200
+
+
+def test_a_change_is_served_after_its_rebuild(
+    anon: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    entry = EntryFactory(flagged=False)
+    first = anon.get("/api/leaderboard/formatted")
+    assert body(first)["models"][0]["features"]["is_flagged"] is False
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        entries_set_flag(entry_ids=[entry.pk], flag="flagged", value=True)
+    assert callbacks == [rebuild_snapshot.delay]  # queued after commit, not run in the request
+
+    stale = anon.get("/api/leaderboard/formatted", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert stale.status_code == 304  # until the rebuild: never rebuilt per request
+
+    rebuild_snapshot()
+    fresh = anon.get("/api/leaderboard/formatted", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert fresh.status_code == 200 and fresh["ETag"] != first["ETag"]
+    assert body(fresh)["models"][0]["features"]["is_flagged"] is True
+
+
+def test_other_processes_read_the_snapshot_from_the_cache(
+    anon: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    EntryFactory.create_batch(2)
+    etag = anon.get("/api/leaderboard")["ETag"]
+    snapshot._local.clear()  # a fresh web process: nothing in memory
+
+    def must_not_build() -> None:
+        raise AssertionError("served from the cache, not rebuilt")
+
+    monkeypatch.setattr(snapshot, "snapshot_build", must_not_build)
+    assert anon.get("/api/leaderboard")["ETag"] == etag
+
+
+def test_a_lost_cache_is_rebuilt_once_then_shared(anon: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    EntryFactory()
+    builds = []
+    real_build = snapshot.snapshot_build
+    monkeypatch.setattr(snapshot, "snapshot_build", lambda: builds.append(1) or real_build())
+    for _ in range(3):
+        assert anon.get("/api/leaderboard/formatted").status_code == 200
+    assert len(builds) == 1
+    cache.clear()
+    snapshot._local.clear()
+    anon.get("/api/leaderboard")
+    assert len(builds) == 2
+
+
+def test_concurrent_rebuild_requests_coalesce() -> None:
+    EntryFactory()
+    assert cache.add(snapshot.LOCK_KEY, True)  # somebody is rebuilding
+    assert rebuild_snapshot() == "coalesced into a running rebuild"
+    assert cache.get(snapshot.DIRTY_KEY)  # ...and the holder will rebuild once more
+    cache.delete(snapshot.LOCK_KEY)
+    assert rebuild_snapshot() == "rebuilt 1 entries"
+    assert not cache.get(snapshot.DIRTY_KEY)
+
+
+def test_empty_leaderboard_is_an_empty_list(anon: Any) -> None:
+    assert body(anon.get("/api/leaderboard")) == {"models": []}
+    assert Entry.objects.count() == 0
