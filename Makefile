@@ -21,6 +21,7 @@ install: $(STAMP) ## create .venv and install the project with its dev tools
 
 migrate: install ## apply database migrations
 	$(BIN)/python manage.py migrate --no-input -v0
+	$(BIN)/python manage.py collectstatic --no-input -v0
 
 demo-data: migrate ## load the bundled leaderboard snapshot when the leaderboard is empty
 	@if [ "$$($(BIN)/python manage.py shell -c 'from leaderboard.models import Entry; print(Entry.objects.exists())')" = "False" ]; then \

@@ -1,22 +1,26 @@
 """The served leaderboard: both full lists built once per data change, never per request.
 
 A rebuild serializes every entry with orjson, gzips the bytes and stores them in the cache under
-their content hash, then publishes the new hashes under one version key. Each web process keeps
-the gzip bytes of the current version in memory and checks the (small) version key per request,
-so all processes serve the same data, and a change is visible as soon as its rebuild finishes.
-Only the gzip form is kept: clients that do not accept gzip get it decompressed as a stream.
+their content hash, then publishes the new hashes under one version key. Each web process checks
+the (small) version key per request, so all processes serve the same data, and a change is
+visible as soon as its rebuild finishes. The current version's gzip bytes are written once to a
+file named by their hash, which the server sends with sendfile: nothing large stays in a web
+process's memory. Clients that do not accept gzip get it decompressed as a stream.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import tempfile
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import orjson
 from django.conf import settings
@@ -53,14 +57,57 @@ class Snapshot:
     def gzip_etag(self) -> str:
         return f'"{self.digest}-gzip"'
 
+
+@dataclass(frozen=True)
+class ServedSnapshot:
+    """A snapshot as a web process serves it: its gzip bytes live in a file, not in memory."""
+
+    kind: str
+    digest: str
+    size: int
+    count: int
+    path: Path
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.digest}"'
+
+    @property
+    def gzip_etag(self) -> str:
+        return f'"{self.digest}-gzip"'
+
+    def open_gzip(self) -> BinaryIO:
+        return self.path.open("rb")
+
     def iter_identity(self) -> Iterator[bytes]:
         """The uncompressed JSON, decompressed chunk by chunk (bounded memory)."""
         decompressor = zlib.decompressobj(wbits=31)
-        for start in range(0, len(self.gzip), STREAM_CHUNK):
-            if chunk := decompressor.decompress(self.gzip[start : start + STREAM_CHUNK]):
-                yield chunk
+        with self.open_gzip() as handle:
+            while block := handle.read(STREAM_CHUNK):
+                if chunk := decompressor.decompress(block):
+                    yield chunk
         if tail := decompressor.flush():
             yield tail
+
+
+def _files_dir() -> Path:
+    folder = Path(settings.VAR_DIR) / "snapshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _materialize(snapshot: Snapshot) -> ServedSnapshot:
+    """Write the gzip bytes to their hash-named file once (atomically); drop older files."""
+    folder = _files_dir()
+    path = folder / f"{snapshot.kind}-{snapshot.digest}.json.gz"
+    if not path.exists():
+        with tempfile.NamedTemporaryFile(dir=folder, delete=False) as handle:
+            handle.write(snapshot.gzip)
+        os.replace(handle.name, path)
+        for old in folder.glob(f"{snapshot.kind}-*.json.gz"):
+            if old != path:
+                old.unlink(missing_ok=True)  # open handles keep serving the old bytes
+    return ServedSnapshot(snapshot.kind, snapshot.digest, snapshot.size, snapshot.count, path)
 
 
 def _blob_key(kind: str, digest: str) -> str:
@@ -91,11 +138,8 @@ def snapshot_build() -> dict[str, Snapshot]:
 
 
 def _publish(snapshots: dict[str, Snapshot]) -> None:
-    cache.set_many(
-        {_blob_key(s.kind, s.digest): s for s in snapshots.values()}, timeout=None
-    )
+    cache.set_many({_blob_key(s.kind, s.digest): s for s in snapshots.values()}, timeout=None)
     cache.set(VERSION_KEY, {s.kind: s.digest for s in snapshots.values()}, timeout=None)
-    _local.update(snapshots)
 
 
 def snapshot_rebuild() -> dict[str, Snapshot]:
@@ -126,23 +170,22 @@ def snapshot_rebuild() -> dict[str, Snapshot]:
     return snapshots
 
 
-_local: dict[str, Snapshot] = {}
+_local: dict[str, ServedSnapshot] = {}
 _local_lock = threading.Lock()
 
 
-def snapshot_get(kind: str) -> Snapshot:
+def snapshot_get(kind: str) -> ServedSnapshot:
     """The current snapshot of one list; built here only if the cache has none at all."""
     version = cache.get(VERSION_KEY)
     digest = version.get(kind) if isinstance(version, dict) else None
     current = _local.get(kind)
-    if current is not None and current.digest == digest:
+    if current is not None and current.digest == digest and current.path.exists():
         return current
-    if digest is not None:
-        stored = cache.get(_blob_key(kind, digest))
-        if isinstance(stored, Snapshot):
-            _local[kind] = stored
-            return stored
-    with _local_lock:  # the cache lost the snapshot (flushed, evicted): build it once here
-        built = snapshot_build()
-        _publish(built)
-        return built[kind]
+    stored = cache.get(_blob_key(kind, digest)) if digest else None
+    if not isinstance(stored, Snapshot):
+        with _local_lock:  # the cache lost the snapshot (flushed, evicted): build it once here
+            built = snapshot_build()
+            _publish(built)
+            stored = built[kind]
+    served = _local[kind] = _materialize(stored)
+    return served

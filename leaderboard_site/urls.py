@@ -2,7 +2,8 @@
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -20,6 +21,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api-docs/openapi.json", SpectacularAPIView.as_view(), name="openapi-schema"),
 ]
+
+if settings.SERVE_STATIC:
+    # The admin's CSS and JS, collected by `make run`; behind a proxy or CDN, turn this off.
+    urlpatterns += [
+        re_path(r"^static/(?P<path>.*)$", serve, {"document_root": settings.STATIC_ROOT}),
+    ]
 
 if settings.ENABLE_SWAGGER:
     swagger = SpectacularSwaggerView.as_view(url_name="openapi-schema")

@@ -28,8 +28,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_redis)
 
 
+def read_body(response: Any) -> bytes:
+    """The whole body of a response, streaming or not; closes it (files are released)."""
+    try:
+        if response.streaming:
+            return b"".join(response.streaming_content)
+        return response.content
+    finally:
+        response.close()
+
+
 @pytest.fixture(autouse=True)
-def _clean_cache() -> Iterator[None]:
+def _isolated_state(tmp_path_factory: pytest.TempPathFactory, settings: Any) -> Iterator[None]:
+    """Each test starts with an empty cache and its own VAR_DIR (snapshot files)."""
+    settings.VAR_DIR = tmp_path_factory.mktemp("var")
     cache.clear()
     snapshot._local.clear()
     yield

@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import QuerySet
 from rest_framework.exceptions import ValidationError
 
 from leaderboard import selectors
 from leaderboard.models import Entry, ModelType, Precision
+
+class StrictBooleanField(forms.Field):
+    """`true/false/1/0/yes/no`; anything else is an error, not silently ignored."""
+
+    VALUES = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+    def to_python(self, value: str | None) -> bool | None:
+        if value in (None, ""):
+            return None
+        try:
+            return self.VALUES[str(value).lower()]
+        except KeyError:
+            raise forms.ValidationError(f"{value!r} is not a boolean (true or false).") from None
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
 
 ORDERING_CHOICES = [
     (value, value) for name in selectors.ORDERINGS for value in (name, f"-{name}")
@@ -24,11 +43,11 @@ class EntryFilter(django_filters.FilterSet):
     type = django_filters.MultipleChoiceFilter(field_name="model_type", choices=ModelType.choices)
     params_min = django_filters.NumberFilter(field_name="params_billions", lookup_expr="gte")
     params_max = django_filters.NumberFilter(field_name="params_billions", lookup_expr="lte")
-    hide_merged = django_filters.BooleanFilter(method="filter_hide", field_name="merged")
-    hide_moe = django_filters.BooleanFilter(method="filter_hide", field_name="moe")
-    hide_flagged = django_filters.BooleanFilter(method="filter_hide", field_name="flagged")
-    hide_unavailable = django_filters.BooleanFilter(method="filter_hide_unavailable")
-    official_only = django_filters.BooleanFilter(method="filter_official_only")
+    hide_merged = StrictBooleanFilter(method="filter_hide", field_name="merged")
+    hide_moe = StrictBooleanFilter(method="filter_hide", field_name="moe")
+    hide_flagged = StrictBooleanFilter(method="filter_hide", field_name="flagged")
+    hide_unavailable = StrictBooleanFilter(method="filter_hide_unavailable")
+    official_only = StrictBooleanFilter(method="filter_official_only")
     ordering = django_filters.ChoiceFilter(
         choices=ORDERING_CHOICES, method="filter_ordering", empty_label=None
     )

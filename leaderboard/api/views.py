@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -22,7 +22,7 @@ from leaderboard.api.serializers import (
 from leaderboard.contents import FIELDS, Row
 from leaderboard.formatting import formatted_row
 from leaderboard.models import Entry
-from leaderboard.snapshot import Snapshot, snapshot_get
+from leaderboard.snapshot import ServedSnapshot, snapshot_get
 
 CACHE_CONTROL = "public, no-cache"
 
@@ -31,7 +31,7 @@ def _accepts_gzip(request: Request) -> bool:
     return "gzip" in request.headers.get("Accept-Encoding", "")
 
 
-def _not_modified(request: Request, snapshot: Snapshot) -> bool:
+def _not_modified(request: Request, snapshot: ServedSnapshot) -> bool:
     sent = request.headers.get("If-None-Match")
     if not sent:
         return False
@@ -46,7 +46,8 @@ def serve_snapshot(request: Request, kind: str) -> HttpResponseBase:
     if _not_modified(request, snapshot):
         response = HttpResponse(status=304)
     elif gzip:
-        response = HttpResponse(snapshot.gzip, content_type="application/json")
+        response = FileResponse(snapshot.open_gzip(), content_type="application/json")
+        del response["Content-Disposition"]
         response["Content-Encoding"] = "gzip"
     else:
         response = StreamingHttpResponse(snapshot.iter_identity(), content_type="application/json")

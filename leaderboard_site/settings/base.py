@@ -50,6 +50,8 @@ if not _sep or not _host or not _port.isdigit():
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["*"] if not PRODUCTION else [])
 ENABLE_SWAGGER = env.bool("ENABLE_SWAGGER", default=True)
 WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", 2, minimum=1)
+# Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs, comma-separated).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES")
 MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", 10 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 
@@ -217,6 +219,7 @@ SPECTACULAR_SETTINGS = {
 # --- static, i18n --------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+SERVE_STATIC = env.bool("SERVE_STATIC", default=True)
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

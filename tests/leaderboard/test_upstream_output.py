@@ -16,6 +16,7 @@ import pytest
 from django.core.management import call_command
 
 from leaderboard.models import ModelType
+from tests.conftest import read_body
 
 PROJECT = Path(__file__).parents[2]
 BUNDLED = PROJECT / "leaderboard" / "data" / "contents-2025-03-21.parquet"
@@ -67,7 +68,7 @@ def test_formatted_output_matches_upstream_but_for_the_two_documented_fixes(
     imported: Any, anon: Any
 ) -> None:
     response = anon.get("/api/leaderboard/formatted")
-    ours = {m["id"]: _flatten(m) for m in orjson.loads(b"".join(response.streaming_content))["models"]}
+    ours = {m["id"]: _flatten(m) for m in orjson.loads(read_body(response))["models"]}
     with gzip.open(UPSTREAM_FORMATTED, "rt", newline="", encoding="utf-8") as handle:
         published = list(csv.DictReader(handle))
     assert len(ours) == len(published) == 4576
@@ -93,7 +94,7 @@ def test_formatted_output_matches_upstream_but_for_the_two_documented_fixes(
 @pytest.mark.django_db
 def test_raw_output_is_the_contents_dataset_row_for_row(imported: Any, anon: Any) -> None:
     response = anon.get("/api/leaderboard", HTTP_ACCEPT_ENCODING="gzip")
-    ours = orjson.loads(gzip.decompress(response.content))["models"]
+    ours = orjson.loads(gzip.decompress(read_body(response)))["models"]
     expected = pq.read_table(BUNDLED).to_pylist()
     key = lambda r: (r["fullname"], r["Precision"], r["Model sha"], r["Chat Template"])  # noqa: E731
     assert len(ours) == len(expected)

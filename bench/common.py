@@ -1,0 +1,205 @@
+"""Shared bench plumbing: an isolated environment, servers, wrk, nginx and result files."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from collections.abc import Iterator
+
+PROJECT = Path(__file__).resolve().parent.parent
+RESULTS = PROJECT / "bench" / "results"
+
+
+def bench_environ(var_dir: Path) -> dict[str, str]:
+    """The bench runs against its own VAR_DIR (SQLite, cache, broker) unless DATABASE_URL is set."""
+    env = dict(os.environ)
+    env.update(
+        VAR_DIR=str(var_dir),
+        DJANGO_SETTINGS_MODULE="leaderboard_site.settings.base",
+        LOG_LEVEL="warning",
+        BENCH_LIFT_RATE_LIMITS="1",
+    )
+    return env
+
+
+@contextmanager
+def isolated_environment() -> Iterator[dict[str, str]]:
+    """Point this process and its children at a throwaway VAR_DIR, then set Django up."""
+    var_dir = Path(tempfile.mkdtemp(prefix="bench-var-"))
+    env = bench_environ(var_dir)
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    try:
+        yield env
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback only
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+@contextmanager
+def server(command: list[str], env: dict[str, str], probe: str) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(command, env=env, cwd=PROJECT, start_new_session=True)
+    try:
+        wait_for(probe)
+        yield process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def rss_mb(pid: int) -> float:
+    """Largest RSS among a process and its children (the web worker processes), in MB."""
+    pids = [pid, *_children(pid)]
+    largest = 0
+    for one in pids:
+        try:
+            status = Path(f"/proc/{one}/status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"VmRSS:\s+(\d+) kB", status)
+        if match:
+            largest = max(largest, int(match.group(1)))
+    return largest / 1024
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    kids = [int(p) for p in found]
+    return kids + [g for k in kids for g in _children(k)]
+
+
+@dataclass
+class Load:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.match(r"([\d.]+)(us|ms|s)", text)
+    if not match:
+        raise ValueError(text)
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def wrk(url: str, *, headers: dict[str, str], duration: int, connections: int = 16) -> Load:
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install wrk nginx-light")
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    errors = sum(int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|Socket errors: .*?timeout)\s*:?\s*(\d+)", out))
+    return Load(rps, p50, p99, errors)
+
+
+NGINX_CONF = """
+daemon off;
+worker_processes 1;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    types {{ application/json json; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            root {root}/www;
+            default_type application/json;
+            add_header Content-Encoding gzip;
+            add_header Vary Accept-Encoding;
+        }}
+    }}
+}}
+"""
+
+
+@contextmanager
+def nginx_serving(files: dict[str, bytes]) -> Iterator[str]:
+    """nginx serving these bytes as pre-compressed JSON files; yields its base URL."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(binary).exists():
+        raise SystemExit("nginx is missing: apt-get install nginx-light wrk")
+    root = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
+    root.chmod(0o755)  # nginx workers drop root privileges and must read the files
+    (root / "www").mkdir()
+    for name, data in files.items():
+        (root / "www" / name).write_bytes(data)
+    port = free_port()
+    (root / "nginx.conf").write_text(NGINX_CONF.format(root=root, port=port))
+    process = subprocess.Popen([binary, "-c", str(root / "nginx.conf"), "-p", str(root)])
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{base}/{next(iter(files))}")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def etag_of(url: str, headers: dict[str, str]) -> str:
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback only
+    with urllib.request.urlopen(request) as response:  # noqa: S310
+        return response.headers["ETag"]
+
+
+def save(name: str, results: dict[str, object]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(results, indent=2, default=lambda o: asdict(o)))
+    return path
+
+
+def python() -> str:
+    return sys.executable

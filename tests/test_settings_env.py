@@ -1,0 +1,93 @@
+"""Settings come from the environment; a bad value fails at start naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from leaderboard_site.env import Env, read_dotenv
+from leaderboard_site.logconfig import build_logging
+
+PROJECT = Path(__file__).parent.parent
+
+
+def test_typed_values_and_defaults() -> None:
+    env = Env({"PORT": "8000", "ENABLE_SWAGGER": "off", "CORS_ORIGINS": '["https://a.b", "https://c.d"]'})
+    assert env.int("PORT", 7860) == 8000
+    assert env.int("MISSING", 7860) == 7860
+    assert env.bool("ENABLE_SWAGGER", True) is False
+    assert env.list("CORS_ORIGINS") == ["https://a.b", "https://c.d"]
+    assert Env({"CORS_ORIGINS": "https://a.b,https://c.d"}).list("CORS_ORIGINS") == [
+        "https://a.b",
+        "https://c.d",
+    ]
+    assert Env({"LOG_LEVELS": "celery=WARNING, leaderboard=DEBUG"}).mapping("LOG_LEVELS") == {
+        "celery": "WARNING",
+        "leaderboard": "DEBUG",
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "read"),
+    [
+        ("PORT", "seventy", lambda e: e.int("PORT", 1)),
+        ("PORT", "0", lambda e: e.int("PORT", 1, minimum=1)),
+        ("ENABLE_SWAGGER", "maybe", lambda e: e.bool("ENABLE_SWAGGER", True)),
+        ("ENVIRONMENT", "staging", lambda e: e.choice("ENVIRONMENT", ["development"], "development")),
+        ("LOG_LEVELS", "celery", lambda e: e.mapping("LOG_LEVELS")),
+    ],
+)
+def test_bad_values_name_the_variable(name: str, value: str, read: object) -> None:
+    with pytest.raises(ImproperlyConfigured, match=name):
+        read(Env({name: value}))  # type: ignore[operator]
+
+
+def test_bad_log_level_per_component() -> None:
+    with pytest.raises(ImproperlyConfigured, match="celery"):
+        build_logging("INFO", {"celery": "LOUD"})
+
+
+def test_dotenv_file_is_read_and_environment_wins(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("# comment\nexport PORT=9000\nCACHE_TTL='60'\n\nHF_ORGANIZATION=acme\n")
+    env = Env({"HF_ORGANIZATION": "from-process"}, read_dotenv(dotenv))
+    assert env.int("PORT", 1) == 9000 and env.int("CACHE_TTL", 1) == 60
+    assert env.str("HF_ORGANIZATION") == "from-process"
+    dotenv.write_text("no equals sign here\n")
+    with pytest.raises(ImproperlyConfigured, match=r"\.env:1"):
+        read_dotenv(dotenv)
+
+
+def _start_with(**environ: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}}
+    env.update(environ, DJANGO_SETTINGS_MODULE="leaderboard_site.settings.base")
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"PORT": "abc"}, "PORT"),
+        ({"BIND_ADDRESS": "nowhere"}, "BIND_ADDRESS"),
+        ({"ENVIRONMENT": "production"}, "SECRET_KEY"),
+        ({"CACHE_TTL": "-5"}, "CACHE_TTL"),
+    ],
+)
+def test_the_server_refuses_to_start_with_a_bad_setting(
+    tmp_path: Path, environ: dict[str, str], named: str
+) -> None:
+    result = _start_with(VAR_DIR=str(tmp_path), **environ)
+    assert result.returncode != 0
+    assert named in result.stderr.splitlines()[-1]
