@@ -4,7 +4,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
-DEMO_DATA := leaderboard/data/contents-2025-03-21.parquet
 
 .PHONY: help run test lint typecheck schema bench install migrate demo-data clean
 
@@ -13,8 +12,9 @@ help: ## list the commands
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python -m pip install --quiet -e '.[dev]' 2>&1 | grep -v "is ignored" || true
+	@$(BIN)/python -c "import django, rest_framework, celery, gunicorn" || { echo "install failed"; exit 1; }
 	@rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP) ## create .venv and install the project with its dev tools
@@ -24,9 +24,7 @@ migrate: install ## apply database migrations
 	$(BIN)/python manage.py collectstatic --no-input -v0
 
 demo-data: migrate ## load the bundled leaderboard snapshot when the leaderboard is empty
-	@if [ "$$($(BIN)/python manage.py shell -c 'from leaderboard.models import Entry; print(Entry.objects.exists())')" = "False" ]; then \
-		$(BIN)/python manage.py import_contents $(DEMO_DATA); \
-	fi
+	$(BIN)/python manage.py load_demo_data
 
 run: demo-data ## serve everything (HTTP, WebSocket, worker) on BIND_ADDRESS, default http://127.0.0.1:7860
 	$(BIN)/python -m leaderboard_site.serve

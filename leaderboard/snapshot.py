@@ -18,6 +18,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -127,14 +128,24 @@ def _rows() -> list[Row]:
 
 
 def snapshot_build() -> dict[str, Snapshot]:
-    """Serialize and compress both lists from the database (no cache involved)."""
+    """Serialize and compress both lists from the database (no cache involved).
+
+    Compression releases the GIL, so each list is gzipped on a thread while the next one is
+    being serialized: on two cores the rebuild takes about the serialization time alone.
+    """
     rows = _rows()
-    built: dict[str, Snapshot] = {}
-    for kind, shape in KINDS.items():
-        body = orjson.dumps({"models": [shape(row) for row in rows]})
+    built_at = time.time()
+
+    def finish(kind: str, body: bytes) -> Snapshot:
         digest = hashlib.blake2b(body, digest_size=16).hexdigest()
-        built[kind] = Snapshot(kind, digest, _gzip(body), len(body), len(rows), time.time())
-    return built
+        return Snapshot(kind, digest, _gzip(body), len(body), len(rows), built_at)
+
+    with ThreadPoolExecutor(max_workers=len(KINDS)) as pool:
+        futures = [
+            pool.submit(finish, kind, orjson.dumps({"models": [shape(row) for row in rows]}))
+            for kind, shape in KINDS.items()
+        ]
+        return {future.result().kind: future.result() for future in futures}
 
 
 def _publish(snapshots: dict[str, Snapshot]) -> None:
