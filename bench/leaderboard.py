@@ -13,8 +13,6 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from bench.common import (

@@ -78,9 +78,11 @@ class OfficialProviderAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: OfficialProvider, form: Any, change: bool
     ) -> None:
-        previous = OfficialProvider.objects.filter(pk=obj.pk).values_list(
-            "organization", flat=True
-        ).first()
+        previous = (
+            OfficialProvider.objects.filter(pk=obj.pk)
+            .values_list("organization", flat=True)
+            .first()
+        )
         super().save_model(request, obj, form, change)
         if previous and previous != obj.organization:
             services.official_provider_flag_entries(organizations=[previous], value=False)

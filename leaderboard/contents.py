@@ -14,7 +14,9 @@ from typing import Any, NamedTuple
 
 from leaderboard.models import ModelType, Precision, WeightType
 
-MODEL_LINK_STYLE = "color: var(--link-text-color); text-decoration: underline;text-decoration-style: dotted;"
+MODEL_LINK_STYLE = (
+    "color: var(--link-text-color); text-decoration: underline;text-decoration-style: dotted;"
+)
 HUB_URL = "https://huggingface.co"
 DETAILS_ORG = "open-llm-leaderboard"
 

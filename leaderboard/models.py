@@ -52,7 +52,8 @@ class Entry(models.Model):
     )
     architecture = models.CharField(max_length=100, blank=True)
     base_model = models.CharField(max_length=200, blank=True)
-    hub_license = models.CharField(max_length=100, null=True, blank=True)
+    # None (unknown) and "" are different in the contents dataset: keep both.
+    hub_license = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     hub_hearts = models.IntegerField(default=0)
     params_billions = models.FloatField(null=True, blank=True)
     generation = models.IntegerField(default=0)

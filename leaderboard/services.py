@@ -79,9 +79,7 @@ def entries_import(
         fields["official_provider"] = fields["official_provider"] or org in official
     existing = {
         values[: len(IDENTITY)]: values
-        for values in Entry.objects.select_for_update().values_list(
-            *IDENTITY, *DATA_FIELDS, "pk"
-        )
+        for values in Entry.objects.select_for_update().values_list(*IDENTITY, *DATA_FIELDS, "pk")
     }
     summary = ImportSummary()
     to_create: list[Entry] = []
@@ -144,8 +142,10 @@ def entries_set_flag(*, entry_ids: Iterable[int], flag: str, value: bool) -> int
     """Set one boolean flag (`flagged` or `official_provider`) on the given entries."""
     if flag not in {"flagged", "official_provider"}:
         raise ValueError(f"not a settable flag: {flag}")
-    changed = Entry.objects.filter(pk__in=list(entry_ids)).exclude(**{flag: value}).update(
-        **{flag: value}
+    changed = (
+        Entry.objects.filter(pk__in=list(entry_ids))
+        .exclude(**{flag: value})
+        .update(**{flag: value})
     )
     if changed:
         snapshot_schedule_rebuild()

@@ -56,7 +56,9 @@ class Env:
         try:
             return parse(value)
         except (ValueError, TypeError) as exc:
-            raise ImproperlyConfigured(f"{name}={value!r} is not valid: expected {expected}") from exc
+            raise ImproperlyConfigured(
+                f"{name}={value!r} is not valid: expected {expected}"
+            ) from exc
 
     def str(self, name: str, default: str = "") -> str:
         value = self.raw(name)

@@ -55,10 +55,8 @@ def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leaderboard_site.settings.base")
     django.setup()
-    from django.conf import settings
 
-    processes = {name: subprocess.Popen(cmd) for name, cmd in _commands().items()}
-    print(f"serving on http://{settings.BIND_ADDRESS} (Ctrl-C stops everything)", flush=True)
+    processes = {name: subprocess.Popen(cmd) for name, cmd in _commands().items()}  # noqa: S603
     signal.signal(signal.SIGTERM, lambda *_: (_stop(processes), sys.exit(0)))
     try:
         while all(process.poll() is None for process in processes.values()):

@@ -17,7 +17,9 @@ PROJECT = Path(__file__).parent.parent
 
 
 def test_typed_values_and_defaults() -> None:
-    env = Env({"PORT": "8000", "ENABLE_SWAGGER": "off", "CORS_ORIGINS": '["https://a.b", "https://c.d"]'})
+    env = Env(
+        {"PORT": "8000", "ENABLE_SWAGGER": "off", "CORS_ORIGINS": '["https://a.b", "https://c.d"]'}
+    )
     assert env.int("PORT", 7860) == 8000
     assert env.int("MISSING", 7860) == 7860
     assert env.bool("ENABLE_SWAGGER", True) is False
@@ -38,7 +40,11 @@ def test_typed_values_and_defaults() -> None:
         ("PORT", "seventy", lambda e: e.int("PORT", 1)),
         ("PORT", "0", lambda e: e.int("PORT", 1, minimum=1)),
         ("ENABLE_SWAGGER", "maybe", lambda e: e.bool("ENABLE_SWAGGER", True)),
-        ("ENVIRONMENT", "staging", lambda e: e.choice("ENVIRONMENT", ["development"], "development")),
+        (
+            "ENVIRONMENT",
+            "staging",
+            lambda e: e.choice("ENVIRONMENT", ["development"], "development"),
+        ),
         ("LOG_LEVELS", "celery", lambda e: e.mapping("LOG_LEVELS")),
     ],
 )
@@ -56,7 +62,8 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path: Path) -> None:
     dotenv = tmp_path / ".env"
     dotenv.write_text("# comment\nexport PORT=9000\nCACHE_TTL='60'\n\nHF_ORGANIZATION=acme\n")
     env = Env({"HF_ORGANIZATION": "from-process"}, read_dotenv(dotenv))
-    assert env.int("PORT", 1) == 9000 and env.int("CACHE_TTL", 1) == 60
+    assert env.int("PORT", 1) == 9000
+    assert env.int("CACHE_TTL", 1) == 60
     assert env.str("HF_ORGANIZATION") == "from-process"
     dotenv.write_text("no equals sign here\n")
     with pytest.raises(ImproperlyConfigured, match=r"\.env:1"):
@@ -64,7 +71,9 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path: Path) -> None:
 
 
 def _start_with(**environ: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}}
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}
+    }
     env.update(environ, DJANGO_SETTINGS_MODULE="leaderboard_site.settings.base")
     return subprocess.run(
         [sys.executable, "manage.py", "check"],

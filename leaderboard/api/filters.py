@@ -10,6 +10,7 @@ from rest_framework.exceptions import ValidationError
 from leaderboard import selectors
 from leaderboard.models import Entry, ModelType, Precision
 
+
 class StrictBooleanField(forms.Field):
     """`true/false/1/0/yes/no`; anything else is an error, not silently ignored."""
 
@@ -28,9 +29,7 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
-ORDERING_CHOICES = [
-    (value, value) for name in selectors.ORDERINGS for value in (name, f"-{name}")
-]
+ORDERING_CHOICES = [(value, value) for name in selectors.ORDERINGS for value in (name, f"-{name}")]
 
 
 class EntryFilter(django_filters.FilterSet):
@@ -81,7 +80,5 @@ class EntryFilter(django_filters.FilterSet):
     ) -> QuerySet[Entry]:
         return queryset.filter(official_provider=True) if value else queryset
 
-    def filter_ordering(
-        self, queryset: QuerySet[Entry], name: str, value: str
-    ) -> QuerySet[Entry]:
+    def filter_ordering(self, queryset: QuerySet[Entry], name: str, value: str) -> QuerySet[Entry]:
         return selectors.entries_ordered(queryset, value)

@@ -1,6 +1,6 @@
 """One error format for every endpoint (seed 002):
 
-    {"error": {"code", "message", "details"}, "request_id", "timestamp"}
+{"error": {"code", "message", "details"}, "request_id", "timestamp"}
 """
 
 from __future__ import annotations

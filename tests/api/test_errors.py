@@ -15,7 +15,8 @@ def assert_envelope(response: Any, status: int, code: str) -> dict[str, Any]:
     body = response.json()
     assert set(body) == {"error", "request_id", "timestamp"}
     assert {"code", "message", "details"} <= set(body["error"])
-    assert body["error"]["code"] == code and body["error"]["message"]
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
     assert body["request_id"] == response["X-Request-ID"]
     assert body["timestamp"].endswith("Z")
     return body
@@ -74,8 +75,11 @@ def test_large_json_responses_are_gzipped_small_ones_not(anon: Any) -> None:
     EntryFactory.create_batch(5)
     large = anon.get("/api/v1/models/", HTTP_ACCEPT_ENCODING="gzip")
     assert large["Content-Encoding"] == "gzip"
-    small = anon.get("/api/v1/models/", {"page_size": 1, "search": "none"}, HTTP_ACCEPT_ENCODING="gzip")
-    assert len(small.content) < 500 and not small.has_header("Content-Encoding")
+    small = anon.get(
+        "/api/v1/models/", {"page_size": 1, "search": "none"}, HTTP_ACCEPT_ENCODING="gzip"
+    )
+    assert len(small.content) < 500
+    assert not small.has_header("Content-Encoding")
 
 
 def test_cors_allows_configured_origins(anon: Any, settings: Any) -> None:

@@ -13,8 +13,10 @@ def test_health_reports_each_dependency(anon: Any) -> None:
     response = anon.get("/health")
     assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "healthy" and body["version"]
-    assert isinstance(body["uptime_seconds"], int) and body["timestamp"].endswith("Z")
+    assert body["status"] == "healthy"
+    assert body["version"]
+    assert isinstance(body["uptime_seconds"], int)
+    assert body["timestamp"].endswith("Z")
     assert {name: c["status"] for name, c in body["checks"].items()} == {
         "database": "up",
         "cache": "up",
@@ -37,4 +39,5 @@ def test_a_broker_outage_degrades(anon: Any, monkeypatch: pytest.MonkeyPatch) ->
 def test_a_database_outage_is_unhealthy(anon: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(health.CHECKS, "database", _broken)
     response = anon.get("/health")
-    assert response.status_code == 503 and response.json()["status"] == "unhealthy"
+    assert response.status_code == 503
+    assert response.json()["status"] == "unhealthy"

@@ -89,9 +89,12 @@ def test_each_format_imports_every_field(tmp_path: Path, suffix: str) -> None:
         write(tmp_path / f"contents{suffix}", rows)
     )
     entry = Entry.objects.get(model_name="acme/a")
-    assert entry.model_type == "chat" and entry.chat_template is True
-    assert entry.params_billions == 7.24 and entry.hub_hearts == 4
-    assert str(entry.submission_date) == "2024-08-05" and entry.generation == 1
+    assert entry.model_type == "chat"
+    assert entry.chat_template is True
+    assert entry.params_billions == 7.24
+    assert entry.hub_hearts == 4
+    assert str(entry.submission_date) == "2024-08-05"
+    assert entry.generation == 1
     assert Entry.objects.get(model_name="acme/b").hub_license is None
 
 
@@ -135,7 +138,11 @@ def test_identity_includes_precision_sha_and_chat_template(tmp_path: Path) -> No
 def test_a_bad_row_imports_nothing_and_names_row_and_column(
     tmp_path: Path, column: str, value: Any, message: str
 ) -> None:
-    rows = [contents_row("acme/a"), contents_row("acme/b"), contents_row("acme/c", **{column: value})]
+    rows = [
+        contents_row("acme/a"),
+        contents_row("acme/b"),
+        contents_row("acme/c", **{column: value}),
+    ]
     with pytest.raises(CommandError) as excinfo:
         run_import(write(tmp_path / "bad.jsonl", rows))
     assert f"row 3, column {column!r}" in str(excinfo.value)
@@ -208,7 +215,10 @@ def test_import_official_providers_command(tmp_path: Path) -> None:
     out = io.StringIO()
     call_command("import_official_providers", str(path), stdout=out)
     assert "2 official providers: 2 added, 0 removed" in out.getvalue()
-    assert set(OfficialProvider.objects.values_list("organization", flat=True)) == {"meta", "google"}
+    assert set(OfficialProvider.objects.values_list("organization", flat=True)) == {
+        "meta",
+        "google",
+    }
     assert Entry.objects.get().official_provider is True
     path.write_text(json.dumps({"CURATED_SET": "meta"}))
     with pytest.raises(CommandError, match="CURATED_SET"):

@@ -31,13 +31,17 @@ def test_list_shape_and_default_order(anon: Any) -> None:
 def test_pagination_bounds(anon: Any) -> None:
     EntryFactory.create_batch(25)
     second = anon.get(URL, {"page": 2, "page_size": 10}).json()
-    assert len(second["items"]) == 10 and second["total_pages"] == 3 and second["total"] == 25
+    assert len(second["items"]) == 10
+    assert second["total_pages"] == 3
+    assert second["total"] == 25
     past = anon.get(URL, {"page": 9}).json()
-    assert past["items"] == [] and past["total"] == 25
+    assert past["items"] == []
+    assert past["total"] == 25
     assert anon.get(URL, {"page_size": 1000}).json()["page_size"] == 100
     for bad in ({"page": 0}, {"page": "x"}, {"page_size": -1}):
         response = anon.get(URL, bad)
-        assert response.status_code == 400 and response.json()["error"]["code"] == "BAD_REQUEST"
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "BAD_REQUEST"
 
 
 def test_search_terms_fields_and_or(anon: Any) -> None:
@@ -99,7 +103,13 @@ def test_hide_unavailable_and_official_only(anon: Any) -> None:
 
 @pytest.mark.parametrize(
     ("ordering", "field"),
-    [("ifeval", "ifeval"), ("-mmlu_pro", "mmlu_pro"), ("hearts", "hub_hearts"), ("-params", "params_billions"), ("submission_date", "submission_date")],
+    [
+        ("ifeval", "ifeval"),
+        ("-mmlu_pro", "mmlu_pro"),
+        ("hearts", "hub_hearts"),
+        ("-params", "params_billions"),
+        ("submission_date", "submission_date"),
+    ],
 )
 def test_ordering(anon: Any, ordering: str, field: str) -> None:
     import datetime as dt

@@ -73,7 +73,8 @@ def test_score_gives_six_normalized_scores_and_their_mean() -> None:
     fields = scores.as_fields()
     for name, value in expected.items():
         assert fields[name] == pytest.approx(value)
-    assert fields["bbh_raw"] == 0.42 and fields["musr_raw"] == 0.55
+    assert fields["bbh_raw"] == 0.42
+    assert fields["musr_raw"] == 0.55
     assert scores.average == pytest.approx(sum(expected.values()) / 6)
 
 

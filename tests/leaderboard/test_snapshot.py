@@ -32,9 +32,11 @@ def test_gzip_and_identity_carry_the_same_json(anon: Any, url: str) -> None:
     zipped = anon.get(url, HTTP_ACCEPT_ENCODING="gzip, br")
     plain = anon.get(url)
     assert zipped.status_code == plain.status_code == 200
-    assert zipped["Content-Encoding"] == "gzip" and not plain.has_header("Content-Encoding")
+    assert zipped["Content-Encoding"] == "gzip"
+    assert not plain.has_header("Content-Encoding")
     unzipped = body(plain)
-    assert body(zipped) == unzipped and len(unzipped["models"]) == 3
+    assert body(zipped) == unzipped
+    assert len(unzipped["models"]) == 3
     assert zipped["ETag"] == plain["ETag"].removesuffix('"') + '-gzip"'
     assert "Accept-Encoding" in zipped["Vary"]
 
@@ -52,7 +54,9 @@ def test_if_none_match_gives_304_while_unchanged(anon: Any, url: str) -> None:
     read_body(first)
     etag = first["ETag"]
     again = anon.get(url, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=etag)
-    assert again.status_code == 304 and again.content == b"" and again["ETag"] == etag
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again["ETag"] == etag
     other = anon.get(url, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH='"something-else"')
     assert other.status_code == 200
     read_body(other)
@@ -74,7 +78,8 @@ def test_a_change_is_served_after_its_rebuild(
 
     rebuild_snapshot()
     fresh = anon.get("/api/leaderboard/formatted", HTTP_IF_NONE_MATCH=first["ETag"])
-    assert fresh.status_code == 200 and fresh["ETag"] != first["ETag"]
+    assert fresh.status_code == 200
+    assert fresh["ETag"] != first["ETag"]
     assert body(fresh)["models"][0]["features"]["is_flagged"] is True
 
 
@@ -92,7 +97,9 @@ def test_other_processes_read_the_snapshot_from_the_cache(
     assert anon.get("/api/leaderboard")["ETag"] == etag
 
 
-def test_a_lost_cache_is_rebuilt_once_then_shared(anon: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_lost_cache_is_rebuilt_once_then_shared(
+    anon: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     EntryFactory()
     builds = []
     real_build = snapshot.snapshot_build

@@ -31,12 +31,8 @@ class Command(BaseCommand):
         try:
             paths = sources.resolve(source, patterns=CONTENTS_PATTERNS)
             rows = chain.from_iterable(sources.read_rows(path) for path in paths)
-            with tqdm(
-                desc="rows", unit="row", disable=not sys.stderr.isatty(), leave=False
-            ) as bar:
-                summary = entries_import(
-                    rows=rows, progress=bar.update, schedule_rebuild=False
-                )
+            with tqdm(desc="rows", unit="row", disable=not sys.stderr.isatty(), leave=False) as bar:
+                summary = entries_import(rows=rows, progress=bar.update, schedule_rebuild=False)
         except ImportRowError as exc:
             raise CommandError(f"nothing imported: {exc}") from exc
         except (sources.SourceError, HubError) as exc:
