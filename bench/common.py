@@ -22,15 +22,33 @@ PROJECT = Path(__file__).resolve().parent.parent
 RESULTS = PROJECT / "bench" / "results"
 
 
+def _bench_database(url: str | None) -> str | None:
+    """A fresh `<name>_bench` PostgreSQL database beside DATABASE_URL's (never the real one)."""
+    if not url or not url.startswith(("postgres://", "postgresql://")):
+        return None  # SQLite in the bench's own VAR_DIR
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    bench_name = f"{name or 'postgres'}_bench"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{bench_name}"')
+        conn.execute(f'CREATE DATABASE "{bench_name}"')
+    return f"{base}/{bench_name}"
+
+
 def bench_environ(var_dir: Path) -> dict[str, str]:
-    """The bench runs against its own VAR_DIR (SQLite, cache, broker) unless DATABASE_URL is set."""
+    """The bench's own VAR_DIR (SQLite, cache, broker) or its own PostgreSQL database."""
     env = dict(os.environ)
     env.update(
         VAR_DIR=str(var_dir),
         DJANGO_SETTINGS_MODULE="leaderboard_site.settings.base",
-        LOG_LEVEL="warning",
         BENCH_LIFT_RATE_LIMITS="1",
     )
+    database = _bench_database(os.environ.get("DATABASE_URL"))
+    if database:
+        env["DATABASE_URL"] = database
+    if env.get("REDIS_URL"):
+        env["CACHE_KEY_PREFIX"] = f"bench{os.getpid()}"
     return env
 
 
@@ -73,7 +91,11 @@ def wait_for(url: str, timeout: float = 30.0) -> None:
 def server(
     command: list[str], env: dict[str, str], probe: str
 ) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(command, env=env, cwd=PROJECT, start_new_session=True)
+    log = Path(env["VAR_DIR"]) / "server.log"
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            command, env=env, cwd=PROJECT, start_new_session=True, stdout=output, stderr=output
+        )
     try:
         wait_for(probe)
         yield process

@@ -94,6 +94,34 @@ def _rebuild_seconds() -> tuple[float, dict[str, Any]]:
     return statistics.median(times), built
 
 
+def _admin_ms() -> dict[str, float]:
+    """Median time of the admin's entry list pages (as a logged-in maintainer), in ms."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    user_model = get_user_model()
+    admin = user_model.objects.filter(username="bench-admin").first()
+    if admin is None:
+        admin = user_model.objects.create_superuser("bench-admin", "a@example.org", "x")
+    client = Client()
+    client.force_login(admin)
+    pages = {
+        "list": "/admin/leaderboard/entry/",
+        "search": "/admin/leaderboard/entry/?q=llama",
+        "filter": "/admin/leaderboard/entry/?model_type__exact=chat&flagged__exact=0",
+        "page 50": "/admin/leaderboard/entry/?p=50",
+    }
+    timings = {}
+    for name, url in pages.items():
+        samples = []
+        for _ in range(5):
+            started = time.perf_counter()
+            assert client.get(url).status_code == 200
+            samples.append((time.perf_counter() - started) * 1000)
+        timings[name] = round(statistics.median(samples), 1)
+    return timings
+
+
 def _serve(name: str, env: dict[str, str], built: dict[str, Any], duration: int) -> dict[str, Any]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -119,7 +147,8 @@ def _nginx(built: dict[str, Any], duration: int) -> dict[str, Any]:
 def _report(size: int, result: dict[str, Any]) -> None:
     nginx = result["nginx"]
     print(f"  {size:>7} entries: rebuild {result['rebuild_s']:.3f} s "
-          f"(gzip body {result['gzip_mb']:.1f} MB of {result['json_mb']:.1f} MB JSON)")  # fmt: skip
+          f"(gzip body {result['gzip_mb']:.1f} MB of {result['json_mb']:.1f} MB JSON); "
+          f"admin list pages (ms): {result['admin_ms']}")  # fmt: skip
     for name in SERVING_PATHS:
         ours = result[name]
         for path in ("full", "not_modified"):
@@ -145,6 +174,7 @@ def main(duration: int = 10) -> dict[str, Any]:
                 "gzip_mb": len(built["formatted"].gzip) / 1e6,
                 "json_mb": built["formatted"].size / 1e6,
                 "nginx": _nginx(built, duration),
+                "admin_ms": _admin_ms(),
             }
             for name in SERVING_PATHS:
                 result[name] = _serve(name, env, built, duration)

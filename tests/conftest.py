@@ -12,6 +12,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from leaderboard import snapshot
+from leaderboard_site.api import ratelimit
 
 DATA = Path(__file__).parent / "data"
 PROJECT = Path(__file__).parent.parent
@@ -42,7 +43,8 @@ def read_body(response: Any) -> bytes:
 def _isolated_state(tmp_path_factory: pytest.TempPathFactory, settings: Any) -> Iterator[None]:
     """Each test starts with an empty cache and its own VAR_DIR (snapshot files)."""
     settings.VAR_DIR = tmp_path_factory.mktemp("var")
-    cache.clear()
+    cache.clear()  # with Redis: FLUSHDB of the tests' own database, rate-limit buckets included
+    ratelimit.reset_local()
     snapshot._local.clear()
     yield
     snapshot._local.clear()
@@ -64,3 +66,46 @@ def hub(tmp_path: Path, settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[A
         settings.HF_ENDPOINT = server.url
         settings.VAR_DIR = tmp_path / "var"
         yield server
+
+
+# --- people ---------------------------------------------------------------------------------
+def make_user(username: str, role: str, password: str = "pw-" + "x" * 8) -> Any:
+    from leaderboard_site.accounts import services
+
+    user, _ = services.user_create(username=username, role=role, password=password)
+    return user
+
+
+def client_for(user: Any) -> APIClient:
+    """An API client that sends a fresh JWT for `user`."""
+    from leaderboard_site.accounts import tokens
+
+    token, _ = tokens.issue(username=user.username, role=user.role)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+@pytest.fixture
+def alice(db: Any) -> Any:
+    return make_user("alice", "user")
+
+
+@pytest.fixture
+def bob(db: Any) -> Any:
+    return make_user("bob", "user")
+
+
+@pytest.fixture
+def admin_user(db: Any) -> Any:
+    return make_user("root", "admin")
+
+
+@pytest.fixture
+def alice_client(alice: Any) -> APIClient:
+    return client_for(alice)
+
+
+@pytest.fixture
+def bob_client(bob: Any) -> APIClient:
+    return client_for(bob)

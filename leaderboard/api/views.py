@@ -9,6 +9,7 @@ from django.utils.cache import patch_vary_headers
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import viewsets
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -62,6 +63,7 @@ class LeaderboardView(APIView):
     """GET /api/leaderboard: every entry as a row of the contents dataset."""
 
     kind = "raw"
+    permission_classes = [AllowAny]
 
     @extend_schema(
         responses={200: RawLeaderboardSerializer, 304: OpenApiResponse(description="unchanged")},
@@ -93,6 +95,7 @@ class EntryViewSet(viewsets.GenericViewSet):
     """GET /api/v1/models/: the leaderboard, paginated and filtered, in the formatted shape."""
 
     queryset = Entry.objects.all()
+    permission_classes = [AllowAny]
     filter_backends = [DjangoFilterBackend]
     filterset_class = EntryFilter
 

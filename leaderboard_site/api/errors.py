@@ -9,6 +9,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions as drf
@@ -139,12 +140,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         status, code, message, details, extra = 413, "PAYLOAD_TOO_LARGE", str(exc), {}, {}
     elif isinstance(exc, drf.APIException):
         status, code, message, details, extra = _from_drf(exc)
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
     else:
         return None  # a bug: Django's handler500 answers, in the envelope too
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", f'Bearer realm="{settings.JWT_REALM}"')
     return Response(envelope(code, message, details, **extra), status=status, headers=headers)
 
 

@@ -14,8 +14,10 @@ from django.utils.cache import patch_vary_headers
 from django.utils.decorators import sync_and_async_middleware
 from django.utils.text import compress_string
 
+from leaderboard_site.api import ratelimit
+from leaderboard_site.api.clientip import client_ip
 from leaderboard_site.api.context import new_request_id, request_id_var
-from leaderboard_site.api.errors import error_response
+from leaderboard_site.api.errors import ApiError, error_response
 
 access_log = logging.getLogger("leaderboard_site.access")
 
@@ -122,3 +124,58 @@ def _gzip(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
 
 
 gzip_responses = _middleware(after=_gzip)
+
+
+# --- rate limits ----------------------------------------------------------------------------
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def _rate_key(request: HttpRequest) -> str:
+    from leaderboard_site.accounts.authentication import resolve
+
+    try:
+        principal = resolve(request)
+    except ApiError:
+        principal = None  # bad credentials: limited as the anonymous client they came from
+    return principal.rate_key if principal else f"ip:{client_ip(request)}"
+
+
+def _too_many(decision: ratelimit.Decision, scope: str) -> HttpResponseBase:
+    return error_response(
+        429,
+        f"Rate limit exceeded. Try again in {decision.retry_after} seconds.",
+        details={"scope": scope},
+        headers={"Retry-After": str(decision.retry_after)},
+        retry_after=decision.retry_after,
+    )
+
+
+def _limit(request: HttpRequest) -> HttpResponseBase | None:
+    if not settings.RATE_LIMIT_ENABLED:
+        return None
+    key = _rate_key(request)
+    decision = ratelimit.take(key, rate=settings.RATE_LIMIT_RPS, burst=settings.RATE_LIMIT_BURST)
+    request._rate_limit = decision  # type: ignore[attr-defined]
+    if not decision.allowed:
+        return _too_many(decision, "requests")
+    if request.method not in SAFE_METHODS:
+        writes = ratelimit.take(
+            f"write:{key}",
+            rate=settings.RATE_LIMIT_WRITE_RPS,
+            burst=settings.RATE_LIMIT_WRITE_BURST,
+        )
+        if not writes.allowed:
+            return _too_many(writes, "writes")
+    return None
+
+
+def _rate_headers(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    decision: ratelimit.Decision | None = getattr(request, "_rate_limit", None)
+    if decision is not None:
+        response["X-RateLimit-Limit"] = f"{decision.limit:g}"
+        response["X-RateLimit-Remaining"] = str(decision.remaining)
+        response["X-RateLimit-Reset"] = str(decision.reset)
+    return response
+
+
+rate_limit = _middleware(_limit, _rate_headers)

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +21,8 @@ STARTED = time.monotonic()
 
 class HealthView(APIView):
     """Liveness and the state of the database, the cache and the task broker."""
+
+    permission_classes = [AllowAny]
 
     @extend_schema(
         responses=inline_serializer(

@@ -26,6 +26,10 @@ class HubUnavailable(HubError):
     """The Hub did not answer in time or answered with a server error or 429."""
 
 
+class HubUnauthorized(HubError):
+    """The Hub refused the token."""
+
+
 def _cache_dir() -> Path:
     return Path(settings.VAR_DIR) / "hf-cache"
 
@@ -76,3 +80,19 @@ def download_dataset(repo_id: str, *, patterns: list[str], revision: str | None 
     except _HUB_FAILURES as exc:
         raise _translate(exc, f"dataset {repo_id}") from exc
     return Path(folder)
+
+
+def whoami(token: str) -> str:
+    """The Hub user name a token belongs to."""
+    try:
+        info = HfApi(endpoint=settings.HF_ENDPOINT).whoami(token=token)
+    except hf_errors.HfHubHTTPError as exc:
+        if exc.response is not None and exc.response.status_code == 401:
+            raise HubUnauthorized("the Hub refused the token") from exc
+        raise _translate(exc, "whoami") from exc
+    except _HUB_FAILURES as exc:
+        raise _translate(exc, "whoami") from exc
+    name = info.get("name") if isinstance(info, dict) else None
+    if not isinstance(name, str) or not name:
+        raise HubError("whoami: the Hub answered without a user name")
+    return name

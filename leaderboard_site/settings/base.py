@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "channels",
     "leaderboard_site.api",
+    "leaderboard_site.accounts",
     "leaderboard",
     "submissions",
     "votes",
@@ -78,6 +79,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "leaderboard_site.api.middleware.request_context",
     "leaderboard_site.api.middleware.body_size_limit",
+    "leaderboard_site.api.middleware.rate_limit",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "leaderboard_site.api.middleware.gzip_responses",
@@ -127,12 +129,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.optional("REDIS_URL")
 CACHE_TTL = env.int("CACHE_TTL", 300, minimum=0)
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", "lb")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", "lb"),
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
             "TIMEOUT": CACHE_TTL,
         }
     }
@@ -199,8 +202,10 @@ CORS_EXPOSE_HEADERS = [
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "leaderboard_site.accounts.authentication.PrincipalAuthentication"
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["leaderboard_site.accounts.permissions.HasRole"],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_PAGINATION_CLASS": "leaderboard_site.api.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -215,6 +220,38 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- identity and limits --------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+
+
+def _jwt_secret() -> str:
+    secret = env.optional("JWT_SECRET")
+    if secret:
+        return secret
+    if PRODUCTION:
+        raise ImproperlyConfigured("JWT_SECRET is required when ENVIRONMENT=production")
+    return f"jwt:{SECRET_KEY}"
+
+
+JWT_SECRET = _jwt_secret()
+JWT_EXPIRATION = env.int("JWT_EXPIRATION", 3600, minimum=60)
+JWT_REALM = "leaderboard"
+
+# Benches lift the limits (except the rate limiter's own bench).
+RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True) and not env.bool(
+    "BENCH_LIFT_RATE_LIMITS", default=False
+)
+RATE_LIMIT_REDIS_URL = REDIS_URL
+RATE_LIMIT_RPS = env.float("RATE_LIMIT_RPS", 100.0, minimum=0.001)
+RATE_LIMIT_BURST = env.int("RATE_LIMIT_BURST", 50, minimum=1)
+RATE_LIMIT_WRITE_RPS = env.float("RATE_LIMIT_WRITE_RPS", 10.0, minimum=0.001)
+RATE_LIMIT_WRITE_BURST = env.int("RATE_LIMIT_WRITE_BURST", 20, minimum=1)
+# Logins: per client IP and per username, to slow password guessing.
+LOGIN_RATE_PER_MINUTE = env.float("LOGIN_RATE_PER_MINUTE", 10.0, minimum=0.01)
+LOGIN_BURST = env.int("LOGIN_BURST", 5, minimum=1)
+SUBMISSION_QUOTA = env.int("SUBMISSION_QUOTA", 5, minimum=0)
+SUBMISSION_QUOTA_DAYS = env.int("SUBMISSION_QUOTA_DAYS", 7, minimum=1)
 
 # --- static, i18n --------------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -11,6 +11,7 @@ if REDIS_URL:
     # Tests flush their cache between cases: give them a database of their own (15).
     TEST_REDIS_URL = urlunsplit(urlsplit(REDIS_URL)._replace(path="/15"))
     CACHES["default"]["LOCATION"] = TEST_REDIS_URL
+    RATE_LIMIT_REDIS_URL = TEST_REDIS_URL
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",

@@ -2,7 +2,8 @@
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import AllowAny
 
 from leaderboard_site.urls import urlpatterns as project_urlpatterns
 
@@ -15,6 +16,7 @@ def plain_bug(request: HttpRequest) -> HttpResponse:
 
 
 @api_view(["GET"])
+@permission_classes([AllowAny])
 def api_bug(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("a bug in an API view")
 

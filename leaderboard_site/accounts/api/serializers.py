@@ -1,0 +1,56 @@
+"""Request and response shapes of /v1/auth. Unknown fields in a body are ignored."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from leaderboard_site.accounts.models import ApiKey
+from leaderboard_site.accounts.roles import Role
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=1024, trim_whitespace=False, write_only=True)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
+class ApiKeyCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ApiKeyCreatedSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="the secret: shown once, never again")
+    id = serializers.UUIDField()
+    created_at = serializers.DateTimeField()
+    name = serializers.CharField()
+    role = serializers.CharField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiKey
+        fields = [
+            "id",
+            "name",
+            "role",
+            "prefix",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "revoked_at",
+        ]
+        read_only_fields = fields
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    role = serializers.CharField()
+    via = serializers.CharField()
+    hub_username = serializers.CharField(allow_null=True)

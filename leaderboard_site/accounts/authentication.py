@@ -1,0 +1,144 @@
+"""Who is calling: a JWT, an API key or a Hugging Face token, resolved once per request.
+
+The rate limiter (middleware) and DRF both ask `resolve()`, which memoizes its answer on the
+request, so credentials are checked once. The same function serves GraphQL and the WebSocket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+
+from leaderboard_site import hub
+from leaderboard_site.accounts import services, tokens
+from leaderboard_site.accounts.models import ApiKey, User
+from leaderboard_site.api.errors import ApiError, ServiceUnavailable
+
+HUB_TOKEN_PREFIX = "hf_"
+HUB_WHOAMI_TTL = 300
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: User
+    role: str
+    via: str  # "jwt", "api_key" or "hub"
+    api_key: ApiKey | None = None
+
+    @property
+    def rate_key(self) -> str:
+        return f"key:{self.api_key.pk}" if self.api_key else f"user:{self.user.pk}"
+
+
+def _from_jwt(token: str) -> Principal:
+    try:
+        claims = tokens.verify(token)
+    except tokens.InvalidToken as exc:
+        raise services.Unauthorized(
+            "Invalid or expired token.", details={"reason": str(exc)}
+        ) from exc
+    user = User.objects.filter(username=claims.sub, is_active=True).first()
+    if user is None:
+        raise services.Unauthorized("The token's user no longer exists or is disabled.")
+    return Principal(user=user, role=user.role, via="jwt")
+
+
+def _from_api_key(key: str) -> Principal:
+    api_key = (
+        ApiKey.objects.usable()
+        .select_related("user")
+        .filter(key_hash=services.hash_key(key), user__is_active=True)
+        .first()
+    )
+    if api_key is None:
+        raise services.Unauthorized("Invalid, revoked or expired API key.")
+    services.api_key_touch(api_key=api_key)
+    return Principal(user=api_key.user, role=api_key.role, via="api_key", api_key=api_key)
+
+
+def _hub_username(token: str) -> str:
+    cache_key = f"hubauth:{hashlib.sha256(token.encode()).hexdigest()}"
+    name = cache.get(cache_key)
+    if name is None:
+        try:
+            name = hub.client.whoami(token)
+        except hub.HubUnauthorized as exc:
+            raise services.Unauthorized("The Hugging Face token was refused by the Hub.") from exc
+        except hub.HubError as exc:
+            raise ServiceUnavailable(
+                "The Hugging Face Hub could not verify the token; try again later.",
+                details={"reason": str(exc)},
+            ) from exc
+        cache.set(cache_key, name, timeout=HUB_WHOAMI_TTL)
+    return name
+
+
+def _from_hub_token(token: str) -> Principal:
+    user = services.hub_user_resolve(hub_username=_hub_username(token))
+    if not user.is_active:
+        raise services.Unauthorized("This account is disabled.")
+    return Principal(user=user, role=user.role, via="hub")
+
+
+def _resolve(request: HttpRequest) -> Principal | None:
+    api_key = request.headers.get("X-API-Key")
+    if api_key:
+        return _from_api_key(api_key.strip())
+    header = request.headers.get("Authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if not header:
+        return None
+    if scheme.lower() != "bearer" or not credentials.strip():
+        raise services.Unauthorized("Expected 'Authorization: Bearer <token>'.")
+    credentials = credentials.strip()
+    if credentials.startswith(HUB_TOKEN_PREFIX):
+        return _from_hub_token(credentials)
+    return _from_jwt(credentials)
+
+
+def resolve(request: HttpRequest) -> Principal | None:
+    """The caller, or None when anonymous; raises ApiError for bad credentials (memoized)."""
+    memo: tuple[Principal | None, ApiError | None] | None = getattr(request, "_principal", None)
+    if memo is None:
+        try:
+            memo = (_resolve(request), None)
+        except ApiError as exc:
+            memo = (None, exc)
+        request._principal = memo  # type: ignore[attr-defined]
+    principal, error = memo
+    if error is not None:
+        raise error
+    return principal
+
+
+def credentials_from_token(token: str) -> Principal | None:
+    """For the WebSocket's `?token=` (browsers cannot set headers): a JWT, hf_ token or key."""
+    if token.startswith(services.API_KEY_PREFIX):
+        return _from_api_key(token)
+    if token.startswith(HUB_TOKEN_PREFIX):
+        return _from_hub_token(token)
+    return _from_jwt(token)
+
+
+class PrincipalAuthentication(BaseAuthentication):
+    """DRF authentication for all three kinds of credentials."""
+
+    def authenticate(self, request: Request) -> tuple[User, Principal] | None:
+        principal = resolve(request._request)
+        return (principal.user, principal) if principal else None
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'Bearer realm="{settings.JWT_REALM}"'
+
+
+def principal_of(request: Any) -> Principal | None:
+    """The principal behind a DRF request (request.auth), if any."""
+    auth = getattr(request, "auth", None)
+    return auth if isinstance(auth, Principal) else None

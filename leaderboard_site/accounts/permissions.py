@@ -1,0 +1,30 @@
+"""Role checks: each view names the lowest role per method; safe methods default to viewer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
+
+from leaderboard_site.accounts.authentication import principal_of
+from leaderboard_site.accounts.roles import Role, at_least
+
+
+def required_role(view: Any, method: str) -> str:
+    roles: dict[str, str] = getattr(view, "required_roles", {})
+    if method in roles:
+        return roles[method]
+    return Role.VIEWER if method in SAFE_METHODS else Role.USER
+
+
+class HasRole(BasePermission):
+    """Authenticated, with at least the role the view requires for this method."""
+
+    message = "Your role does not allow this."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        principal = principal_of(request)
+        if principal is None:
+            return False  # DRF answers 401: not authenticated
+        return at_least(principal.role, required_role(view, request.method or "GET"))

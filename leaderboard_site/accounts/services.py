@@ -1,0 +1,162 @@
+"""Writes for accounts: users, API keys, Hub-linked users, logins and quotas."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth import authenticate
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from leaderboard_site.accounts import tokens
+from leaderboard_site.accounts.models import ApiKey, Usage, User
+from leaderboard_site.accounts.roles import Role, at_least
+from leaderboard_site.api.errors import ApiError, Conflict
+
+API_KEY_PREFIX = "ltb_"
+LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
+
+
+class Unauthorized(ApiError):
+    status, code = 401, "UNAUTHORIZED"
+
+
+class Forbidden(ApiError):
+    status, code = 403, "FORBIDDEN"
+
+
+class QuotaExceeded(ApiError):
+    status, code = 429, "RATE_LIMIT_EXCEEDED"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def user_create(
+    *, username: str, role: str, password: str | None = None, update: bool = False
+) -> tuple[User, bool]:
+    """Create a user (or, with update=True, change an existing one's role and password)."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(username=username).first()
+        if user is not None and not update:
+            raise Conflict(f"User {username!r} already exists.", details={"username": username})
+        created = user is None
+        if user is None:
+            user = User(username=username)
+        user.role = Role(role)
+        user.is_staff = user.is_superuser = role == Role.ADMIN
+        if password is not None:
+            user.set_password(password)
+        elif created:
+            user.set_unusable_password()
+        user.save()
+    return user, created
+
+
+def login(*, username: str, password: str) -> tuple[str, dt.datetime]:
+    user = authenticate(username=username, password=password)
+    if user is None or not user.is_active:
+        raise Unauthorized("Invalid username or password.")
+    return tokens.issue(username=user.username, role=user.role)
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    key: str  # the secret, shown once
+    api_key: ApiKey
+
+
+def api_key_create(
+    *,
+    owner: User,
+    name: str,
+    role: str | None = None,
+    creator_role: str | None = None,
+    expires_at: dt.datetime | None = None,
+) -> NewApiKey:
+    """A new key for `owner`; its role defaults to the creator's and may not exceed it."""
+    ceiling = creator_role or owner.role
+    role = role or ceiling
+    if not at_least(ceiling, role):
+        raise Forbidden(
+            f"A key may not have a role above its creator's ({ceiling}).",
+            details={"requested_role": role, "your_role": ceiling},
+        )
+    key = f"{API_KEY_PREFIX}{secrets.token_hex(16)}"
+    api_key = ApiKey.objects.create(
+        user=owner,
+        name=name,
+        role=role,
+        key_hash=hash_key(key),
+        prefix=key[: len(API_KEY_PREFIX) + 4],
+        expires_at=expires_at,
+    )
+    return NewApiKey(key=key, api_key=api_key)
+
+
+def api_key_revoke(*, api_key: ApiKey) -> None:
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def api_key_touch(*, api_key: ApiKey) -> None:
+    """Record use, at most once a minute per key (not one write per request)."""
+    now = timezone.now()
+    if api_key.last_used_at and now - api_key.last_used_at < LAST_USED_RESOLUTION:
+        return
+    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    api_key.last_used_at = now
+
+
+def hub_user_resolve(*, hub_username: str) -> User:
+    """The local user linked to a Hub account, created on first use with role user.
+
+    A password account that already holds the name is not taken over: 409 until an admin links
+    the two (sets its hub_username).
+    """
+    user = User.objects.filter(hub_username=hub_username).first()
+    if user is not None:
+        return user
+    if User.objects.filter(username=hub_username).exists():
+        raise Conflict(
+            f"The username {hub_username!r} belongs to a local account not linked to this "
+            "Hugging Face account; an admin must link them.",
+            details={"hub_username": hub_username},
+        )
+    try:
+        with transaction.atomic():
+            user = User(username=hub_username, hub_username=hub_username, role=Role.USER)
+            user.set_unusable_password()
+            user.save()
+    except IntegrityError:  # created concurrently by another request
+        return User.objects.get(hub_username=hub_username)
+    return user
+
+
+def quota_reserve(*, user: User, kind: str, limit: int, window: dt.timedelta) -> None:
+    """Count one use of `kind` against `limit` per `window`, or raise QuotaExceeded.
+
+    Call it inside the transaction that records the action itself: the user's row is locked
+    while counting, so concurrent requests by one user are counted one after the other, and a
+    rolled-back action releases its use.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("quota_reserve must run inside the action's transaction")
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+    since = timezone.now() - window
+    uses = Usage.objects.filter(user=user, kind=kind, created_at__gt=since)
+    used = uses.count()
+    if used >= limit:
+        oldest = uses.order_by("created_at").values_list("created_at", flat=True).first()
+        retry_after = max(
+            1, int(((oldest or timezone.now()) + window - timezone.now()).total_seconds())
+        )
+        raise QuotaExceeded(
+            f"Quota of {limit} {kind} per {window} reached.",
+            details={"kind": kind, "limit": limit, "used": used},
+            extra={"retry_after": retry_after},
+        )
+    Usage.objects.create(user=user, kind=kind)

@@ -1,0 +1,62 @@
+"""Walk the README's role table: every endpoint, every role, anonymous included."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from leaderboard_site.accounts import services
+from leaderboard_site.accounts.roles import RANK, Role
+from tests.conftest import client_for, make_user
+
+README = Path(__file__).parents[2] / "README.md"
+CALLERS = ["anonymous", "viewer", "user", "service", "admin"]
+
+
+def role_table() -> list[tuple[str, str, str]]:
+    text = README.read_text()
+    table = text.split("<!-- roles -->", 1)[1].split("<!-- /roles -->", 1)[0]
+    rows = re.findall(r"^\| `(\w+) ([^`]+)` \| (\w+) \|$", table, flags=re.M)
+    assert rows, "the README has no role table"
+    return rows
+
+
+def allowed(caller: str, lowest: str) -> bool:
+    if lowest == "anonymous":
+        return True
+    return caller != "anonymous" and RANK[Role(caller)] >= RANK[Role(lowest)]
+
+
+BODIES: dict[str, dict[str, Any]] = {
+    "/v1/auth/login": {"username": "someone", "password": "pw-xxxxxxxx"},
+    "/v1/auth/api-keys": {"name": "walk", "role": "viewer"},
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize(("method", "path", "lowest"), role_table())
+def test_role_table(method: str, path: str, lowest: str, caller: str) -> None:
+    if caller == "anonymous":
+        client = APIClient()
+    else:
+        user = make_user(f"{caller}-walker", caller)
+        client = client_for(user)
+    if "{id}" in path:
+        owner = make_user("key-owner", "user") if caller == "anonymous" else user
+        path = path.replace("{id}", str(services.api_key_create(owner=owner, name="k").api_key.pk))
+    if path == "/v1/auth/login":
+        make_user("someone", "viewer")
+    response = getattr(client, method.lower())(path, BODIES.get(path), format="json")
+    if allowed(caller, lowest):
+        assert response.status_code < 400, (caller, method, path, response.status_code)
+    else:
+        expected = 401 if caller == "anonymous" else 403
+        assert response.status_code == expected, (caller, method, path, response.status_code)
+        assert response.json()["error"]["code"] == (
+            "UNAUTHORIZED" if expected == 401 else "FORBIDDEN"
+        )
