@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import leaderboard
+from bench import auth, leaderboard
 
-SUITES = {"leaderboard": leaderboard.main}
+SUITES = {"leaderboard": leaderboard.main, "auth": auth.main}
 
 
 def main() -> int:

@@ -30,13 +30,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def read_body(response: Any) -> bytes:
-    """The whole body of a response, streaming or not; closes it (files are released)."""
-    try:
-        if response.streaming:
-            return b"".join(response.streaming_content)
-        return response.content
-    finally:
-        response.close()
+    """The whole body of a response, streaming or not.
+
+    Reading a streaming response to its end closes it (the test client's wrapper does, without
+    closing the test's database connection, which a direct response.close() would).
+    """
+    if response.streaming:
+        return b"".join(response.streaming_content)
+    return response.content
 
 
 @pytest.fixture(autouse=True)
@@ -45,6 +46,9 @@ def _isolated_state(tmp_path_factory: pytest.TempPathFactory, settings: Any) -> 
     settings.VAR_DIR = tmp_path_factory.mktemp("var")
     cache.clear()  # with Redis: FLUSHDB of the tests' own database, rate-limit buckets included
     ratelimit.reset_local()
+    from leaderboard_site.accounts.services import forget_principals
+
+    forget_principals()
     snapshot._local.clear()
     yield
     snapshot._local.clear()

@@ -27,6 +27,10 @@ class UserAdmin(DjangoUserAdmin):
         ("Role", {"fields": ("role",)}),
     )
 
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        services.forget_principals()  # a role change or a disabled account counts at once
+
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):

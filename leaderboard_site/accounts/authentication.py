@@ -7,12 +7,15 @@ request, so credentials are checked once. The same function serves GraphQL and t
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
@@ -21,8 +24,38 @@ from leaderboard_site.accounts import services, tokens
 from leaderboard_site.accounts.models import ApiKey, User
 from leaderboard_site.api.errors import ApiError, ServiceUnavailable
 
-HUB_TOKEN_PREFIX = "hf_"
+HUB_TOKEN_PREFIX = "hf_"  # noqa: S105 - a prefix, not a secret
 HUB_WHOAMI_TTL = 300
+
+
+class _Recent:
+    """Users and keys looked up in the last few seconds, so that a busy client costs one query
+    per PRINCIPAL_CACHE_SECONDS instead of one per request. Changes made through the services
+    (revoke, disable, role change) are seen at once in the process that made them and within
+    that many seconds everywhere else."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str], tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, kind: str, key: str) -> Any:
+        item = self._items.get((kind, key))
+        if item is None or item[0] < time.monotonic():
+            return None
+        return item[1]
+
+    def put(self, kind: str, key: str, value: Any) -> None:
+        with self._lock:
+            if len(self._items) > 10_000:
+                self._items.clear()
+            self._items[(kind, key)] = (time.monotonic() + settings.PRINCIPAL_CACHE_SECONDS, value)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+recent = _Recent()
 
 
 @dataclass(frozen=True)
@@ -44,19 +77,28 @@ def _from_jwt(token: str) -> Principal:
         raise services.Unauthorized(
             "Invalid or expired token.", details={"reason": str(exc)}
         ) from exc
-    user = User.objects.filter(username=claims.sub, is_active=True).first()
+    user = recent.get("user", claims.sub)
+    if user is None:
+        user = User.objects.filter(username=claims.sub, is_active=True).first()
+        if user is not None:
+            recent.put("user", claims.sub, user)
     if user is None:
         raise services.Unauthorized("The token's user no longer exists or is disabled.")
     return Principal(user=user, role=user.role, via="jwt")
 
 
 def _from_api_key(key: str) -> Principal:
-    api_key = (
-        ApiKey.objects.usable()
-        .select_related("user")
-        .filter(key_hash=services.hash_key(key), user__is_active=True)
-        .first()
-    )
+    key_hash = services.hash_key(key)
+    api_key = recent.get("api_key", key_hash)
+    if api_key is None or (api_key.expires_at and api_key.expires_at <= timezone.now()):
+        api_key = (
+            ApiKey.objects.usable()
+            .select_related("user")
+            .filter(key_hash=key_hash, user__is_active=True)
+            .first()
+        )
+        if api_key is not None:
+            recent.put("api_key", key_hash, api_key)
     if api_key is None:
         raise services.Unauthorized("Invalid, revoked or expired API key.")
     services.api_key_touch(api_key=api_key)

@@ -62,3 +62,6 @@ class Usage(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["user", "kind", "created_at"], name="usage_window")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.user_id} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -54,6 +54,7 @@ def user_create(
         elif created:
             user.set_unusable_password()
         user.save()
+    forget_principals()
     return user, created
 
 
@@ -100,6 +101,14 @@ def api_key_create(
 
 def api_key_revoke(*, api_key: ApiKey) -> None:
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    forget_principals()
+
+
+def forget_principals() -> None:
+    """Drop this process's recently looked-up users and keys (after a change to them)."""
+    from leaderboard_site.accounts.authentication import recent
+
+    recent.clear()
 
 
 def api_key_touch(*, api_key: ApiKey) -> None:

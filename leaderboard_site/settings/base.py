@@ -237,6 +237,9 @@ def _jwt_secret() -> str:
 JWT_SECRET = _jwt_secret()
 JWT_EXPIRATION = env.int("JWT_EXPIRATION", 3600, minimum=60)
 JWT_REALM = "leaderboard"
+# How long a web process may reuse a user or API key it looked up (revocations and role changes
+# reach other processes within this many seconds).
+PRINCIPAL_CACHE_SECONDS = env.float("PRINCIPAL_CACHE_SECONDS", 5.0, minimum=0.0)
 
 # Benches lift the limits (except the rate limiter's own bench).
 RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True) and not env.bool(

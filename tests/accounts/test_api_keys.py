@@ -50,6 +50,7 @@ def test_a_key_is_shown_once_and_stored_as_a_hash(alice_client: APIClient, alice
 
 def test_revoking_a_key_stops_it(alice_client: APIClient) -> None:
     key = create_key(alice_client).json()
+    assert keyed(key["key"]).get("/v1/auth/me").status_code == 200  # now looked up recently
     assert alice_client.delete(f"/v1/auth/api-keys/{key['id']}").status_code == 204
     assert keyed(key["key"]).get("/v1/auth/me").status_code == 401
     assert alice_client.get("/v1/auth/api-keys").json()["items"] == []

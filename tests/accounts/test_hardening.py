@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.conftest import make_user
+
+PROJECT = Path(__file__).parents[2]
+
+
+def test_deploy_checks_pass_in_production(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(
+        DJANGO_SETTINGS_MODULE="leaderboard_site.settings.base",
+        ENVIRONMENT="production",
+        SECRET_KEY="a-production-secret-key-" + "x" * 40,
+        JWT_SECRET="a-production-jwt-secret-" + "y" * 40,
+        ALLOWED_HOSTS="leaderboard.example.org",
+        VAR_DIR=str(tmp_path),
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_production_requires_the_jwt_secret(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(
+        DJANGO_SETTINGS_MODULE="leaderboard_site.settings.base",
+        ENVIRONMENT="production",
+        SECRET_KEY="s" * 60,
+        VAR_DIR=str(tmp_path),
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "JWT_SECRET" in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.django_db
+def test_secrets_never_reach_the_logs(caplog: pytest.LogCaptureFixture) -> None:
+    make_user("logged", "user", password="pw-secret-in-body")
+    with caplog.at_level(logging.DEBUG):
+        client = APIClient()
+        token = client.post(
+            "/v1/auth/login", {"username": "logged", "password": "pw-secret-in-body"}, format="json"
+        ).json()["token"]
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        key = client.post("/v1/auth/api-keys", {"name": "k"}, format="json").json()["key"]
+        keyed = APIClient()
+        keyed.credentials(HTTP_X_API_KEY=key)
+        keyed.get("/v1/auth/me")
+        bad = APIClient()
+        bad.credentials(HTTP_AUTHORIZATION=f"Bearer {token}tampered")
+        bad.get("/v1/auth/me")
+    text = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert caplog.records
+    for secret in (token, key, "pw-secret-in-body"):
+        assert secret not in text
+
+
+@pytest.mark.django_db
+def test_passwords_are_hashed_by_django(alice: Any) -> None:
+    make_user("hashed", "user", password="plain-text-pw")
+    from leaderboard_site.accounts.models import User
+
+    stored = User.objects.get(username="hashed").password
+    assert "plain-text-pw" not in stored
+    assert "$" in stored
