@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from rest_framework.test import APIClient
 
 from leaderboard import snapshot
@@ -45,6 +45,7 @@ def _isolated_state(tmp_path_factory: pytest.TempPathFactory, settings: Any) -> 
     """Each test starts with an empty cache and its own VAR_DIR (snapshot files)."""
     settings.VAR_DIR = tmp_path_factory.mktemp("var")
     cache.clear()  # with Redis: FLUSHDB of the tests' own database, rate-limit buckets included
+    caches["ratelimit"].clear()
     ratelimit.reset_local()
     from leaderboard_site.accounts.services import forget_principals
 

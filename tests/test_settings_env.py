@@ -100,3 +100,13 @@ def test_the_server_refuses_to_start_with_a_bad_setting(
     result = _start_with(VAR_DIR=str(tmp_path), **environ)
     assert result.returncode != 0
     assert named in result.stderr.splitlines()[-1]
+
+
+def test_every_variable_read_is_documented_in_env_example() -> None:
+    import re
+
+    settings_source = (PROJECT / "leaderboard_site" / "settings" / "base.py").read_text()
+    read = set(re.findall(r'env\.\w+\(\s*"([A-Z_]+)"', settings_source))
+    documented = (PROJECT / ".env.example").read_text()
+    assert read, "no variables found"
+    assert sorted(v for v in read if v not in documented) == []

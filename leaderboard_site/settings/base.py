@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 
@@ -139,6 +140,7 @@ if REDIS_URL:
             "TIMEOUT": CACHE_TTL,
         }
     }
+    CACHES["ratelimit"] = {**CACHES["default"], "KEY_PREFIX": f"{CACHE_KEY_PREFIX}-rl"}
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -154,7 +156,9 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
             "TIMEOUT": CACHE_TTL,
             "OPTIONS": {"MAX_ENTRIES": 10_000},
-        }
+        },
+        # Counters need atomic increments: per process, like the token buckets below.
+        "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rl"},
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     _broker = VAR_DIR / "broker"
@@ -250,9 +254,11 @@ RATE_LIMIT_RPS = env.float("RATE_LIMIT_RPS", 100.0, minimum=0.001)
 RATE_LIMIT_BURST = env.int("RATE_LIMIT_BURST", 50, minimum=1)
 RATE_LIMIT_WRITE_RPS = env.float("RATE_LIMIT_WRITE_RPS", 10.0, minimum=0.001)
 RATE_LIMIT_WRITE_BURST = env.int("RATE_LIMIT_WRITE_BURST", 20, minimum=1)
-# Logins: per client IP and per username, to slow password guessing.
-LOGIN_RATE_PER_MINUTE = env.float("LOGIN_RATE_PER_MINUTE", 10.0, minimum=0.01)
-LOGIN_BURST = env.int("LOGIN_BURST", 5, minimum=1)
+# Logins: attempts per fixed window, per client IP and per username (django-ratelimit's "N/m").
+LOGIN_RATE = env.str("LOGIN_RATE", "10/m")
+if not re.fullmatch(r"\d+/\d*[smhd]", LOGIN_RATE):
+    raise ImproperlyConfigured(f"LOGIN_RATE={LOGIN_RATE!r} is not valid: expected e.g. 10/m")
+RATELIMIT_USE_CACHE = "ratelimit"
 SUBMISSION_QUOTA = env.int("SUBMISSION_QUOTA", 5, minimum=0)
 SUBMISSION_QUOTA_DAYS = env.int("SUBMISSION_QUOTA_DAYS", 7, minimum=1)
 

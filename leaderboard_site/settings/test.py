@@ -11,6 +11,7 @@ if REDIS_URL:
     # Tests flush their cache between cases: give them a database of their own (15).
     TEST_REDIS_URL = urlunsplit(urlsplit(REDIS_URL)._replace(path="/15"))
     CACHES["default"]["LOCATION"] = TEST_REDIS_URL
+    CACHES["ratelimit"]["LOCATION"] = TEST_REDIS_URL
     RATE_LIMIT_REDIS_URL = TEST_REDIS_URL
     CHANNEL_LAYERS = {
         "default": {
@@ -19,7 +20,10 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rl"},
+    }
 
 # Tests never reach a real Hub: each test that needs one points HF_ENDPOINT at tests/support/.
 HF_ENDPOINT = "http://127.0.0.1:9"

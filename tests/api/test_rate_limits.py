@@ -80,8 +80,7 @@ def test_writes_have_their_own_stricter_bucket(settings: Any, alice_client: APIC
 
 
 def test_logins_are_limited_per_username_and_per_ip(settings: Any) -> None:
-    settings.LOGIN_RATE_PER_MINUTE = 0.1
-    settings.LOGIN_BURST = 2
+    settings.LOGIN_RATE = "2/h"
     make_user("target", "user")
     for n in range(2):
         response = APIClient(REMOTE_ADDR=f"192.0.2.{n}").post(

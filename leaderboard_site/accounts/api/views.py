@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django_ratelimit.core import get_usage
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.permissions import AllowAny
@@ -24,22 +25,29 @@ from leaderboard_site.accounts.api.serializers import (
 )
 from leaderboard_site.accounts.authentication import principal_of
 from leaderboard_site.accounts.models import ApiKey
-from leaderboard_site.api import ratelimit
 from leaderboard_site.api.clientip import client_ip
 from leaderboard_site.api.errors import ApiError
 
 
 def _login_throttle(request: Request, username: str) -> None:
+    """Fixed windows of LOGIN_RATE attempts per client IP and per username (against guessing)."""
     if not settings.RATE_LIMIT_ENABLED:
         return
-    rate = settings.LOGIN_RATE_PER_MINUTE / 60
-    for key in (f"login-ip:{client_ip(request._request)}", f"login-user:{username.lower()}"):
-        decision = ratelimit.take(key, rate=rate, burst=settings.LOGIN_BURST)
-        if not decision.allowed:
+    keys = {
+        "login-ip": lambda group, req: client_ip(req),
+        "login-user": lambda group, req: username.lower(),
+    }
+    for group, key in keys.items():
+        usage = get_usage(
+            request._request, group=group, key=key, rate=settings.LOGIN_RATE, increment=True
+        )
+        if usage and usage["should_limit"]:
+            retry_after = max(1, int(usage["time_left"]))
             raise ApiError(
-                f"Too many login attempts. Try again in {decision.retry_after} seconds.",
+                f"Too many login attempts. Try again in {retry_after} seconds.",
                 status=429,
-                extra={"retry_after": decision.retry_after},
+                details={"scope": group},
+                extra={"retry_after": retry_after},
             )
 
 
