@@ -41,14 +41,10 @@ LOCK_SECONDS = 300
 STREAM_CHUNK = 256 * 1024
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    kind: str
+class _Tagged:
+    """Strong ETags of the two representations (identity and gzip) of one list version."""
+
     digest: str  # of the uncompressed JSON
-    gzip: bytes
-    size: int  # uncompressed length
-    count: int
-    built_at: float
 
     @property
     def etag(self) -> str:
@@ -60,7 +56,17 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
-class ServedSnapshot:
+class Snapshot(_Tagged):
+    kind: str
+    digest: str
+    gzip: bytes
+    size: int  # uncompressed length
+    count: int
+    built_at: float
+
+
+@dataclass(frozen=True)
+class ServedSnapshot(_Tagged):
     """A snapshot as a web process serves it: its gzip bytes live in a file, not in memory."""
 
     kind: str
@@ -68,14 +74,6 @@ class ServedSnapshot:
     size: int
     count: int
     path: Path
-
-    @property
-    def etag(self) -> str:
-        return f'"{self.digest}"'
-
-    @property
-    def gzip_etag(self) -> str:
-        return f'"{self.digest}-gzip"'
 
     def open_gzip(self) -> BinaryIO:
         return self.path.open("rb")

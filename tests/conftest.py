@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_pg)
         if "needs_redis" in item.keywords and not settings.REDIS_URL:
             item.add_marker(skip_redis)
+
+
+def manage(*args: str, **environ: str) -> subprocess.CompletedProcess[str]:
+    """Run manage.py in a fresh process with only these settings on top of a clean environment."""
+    env = {k: v for k, v in os.environ.items() if k not in SETTINGS_FROM_ENVIRONMENT}
+    env.update(environ, DJANGO_SETTINGS_MODULE="leaderboard_site.settings.base")
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+SETTINGS_FROM_ENVIRONMENT = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "JWT_SECRET", "ENVIRONMENT"}
 
 
 def read_body(response: Any) -> bytes:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from leaderboard_site.env import Env, read_dotenv
 from leaderboard_site.logconfig import build_logging
+from tests.conftest import manage
 
 PROJECT = Path(__file__).parent.parent
 
@@ -70,21 +68,6 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path: Path) -> None:
         read_dotenv(dotenv)
 
 
-def _start_with(**environ: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}
-    }
-    env.update(environ, DJANGO_SETTINGS_MODULE="leaderboard_site.settings.base")
-    return subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 @pytest.mark.parametrize(
     ("environ", "named"),
     [
@@ -97,7 +80,7 @@ def _start_with(**environ: str) -> subprocess.CompletedProcess[str]:
 def test_the_server_refuses_to_start_with_a_bad_setting(
     tmp_path: Path, environ: dict[str, str], named: str
 ) -> None:
-    result = _start_with(VAR_DIR=str(tmp_path), **environ)
+    result = manage("check", VAR_DIR=str(tmp_path), **environ)
     assert result.returncode != 0
     assert named in result.stderr.splitlines()[-1]
 

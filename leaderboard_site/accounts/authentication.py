@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from leaderboard_site import hub
 from leaderboard_site.accounts import services, tokens
 from leaderboard_site.accounts.models import ApiKey, User
-from leaderboard_site.api.errors import ApiError, ServiceUnavailable
+from leaderboard_site.api.errors import ApiError, ServiceUnavailable, Unauthorized
 
 HUB_TOKEN_PREFIX = "hf_"  # noqa: S105 - a prefix, not a secret
 HUB_WHOAMI_TTL = 300
@@ -74,16 +74,14 @@ def _from_jwt(token: str) -> Principal:
     try:
         claims = tokens.verify(token)
     except tokens.InvalidToken as exc:
-        raise services.Unauthorized(
-            "Invalid or expired token.", details={"reason": str(exc)}
-        ) from exc
+        raise Unauthorized("Invalid or expired token.", details={"reason": str(exc)}) from exc
     user = recent.get("user", claims.sub)
     if user is None:
         user = User.objects.filter(username=claims.sub, is_active=True).first()
         if user is not None:
             recent.put("user", claims.sub, user)
     if user is None:
-        raise services.Unauthorized("The token's user no longer exists or is disabled.")
+        raise Unauthorized("The token's user no longer exists or is disabled.")
     return Principal(user=user, role=user.role, via="jwt")
 
 
@@ -100,7 +98,7 @@ def _from_api_key(key: str) -> Principal:
         if api_key is not None:
             recent.put("api_key", key_hash, api_key)
     if api_key is None:
-        raise services.Unauthorized("Invalid, revoked or expired API key.")
+        raise Unauthorized("Invalid, revoked or expired API key.")
     services.api_key_touch(api_key=api_key)
     return Principal(user=api_key.user, role=api_key.role, via="api_key", api_key=api_key)
 
@@ -112,7 +110,7 @@ def _hub_username(token: str) -> str:
         try:
             name = hub.client.whoami(token)
         except hub.HubUnauthorized as exc:
-            raise services.Unauthorized("The Hugging Face token was refused by the Hub.") from exc
+            raise Unauthorized("The Hugging Face token was refused by the Hub.") from exc
         except hub.HubError as exc:
             raise ServiceUnavailable(
                 "The Hugging Face Hub could not verify the token; try again later.",
@@ -125,7 +123,7 @@ def _hub_username(token: str) -> str:
 def _from_hub_token(token: str) -> Principal:
     user = services.hub_user_resolve(hub_username=_hub_username(token))
     if not user.is_active:
-        raise services.Unauthorized("This account is disabled.")
+        raise Unauthorized("This account is disabled.")
     return Principal(user=user, role=user.role, via="hub")
 
 
@@ -138,7 +136,7 @@ def _resolve(request: HttpRequest) -> Principal | None:
     if not header:
         return None
     if scheme.lower() != "bearer" or not credentials.strip():
-        raise services.Unauthorized("Expected 'Authorization: Bearer <token>'.")
+        raise Unauthorized("Expected 'Authorization: Bearer <token>'.")
     credentials = credentials.strip()
     if credentials.startswith(HUB_TOKEN_PREFIX):
         return _from_hub_token(credentials)

@@ -14,22 +14,14 @@ from django.utils import timezone
 from leaderboard_site.accounts import tokens
 from leaderboard_site.accounts.models import ApiKey, Usage, User
 from leaderboard_site.accounts.roles import Role, at_least
-from leaderboard_site.api.errors import ApiError, Conflict
+from leaderboard_site.api.errors import Conflict, Forbidden, TooManyRequests, Unauthorized
 
 API_KEY_PREFIX = "ltb_"
 LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
 
 
-class Unauthorized(ApiError):
-    status, code = 401, "UNAUTHORIZED"
-
-
-class Forbidden(ApiError):
-    status, code = 403, "FORBIDDEN"
-
-
-class QuotaExceeded(ApiError):
-    status, code = 429, "RATE_LIMIT_EXCEEDED"
+class QuotaExceeded(TooManyRequests):
+    """A quota counted in the database is used up."""
 
 
 def hash_key(key: str) -> str:

@@ -62,12 +62,26 @@ class ApiError(Exception):
             self.code = code
 
 
+class Unauthorized(ApiError):
+    status, code = 401, "UNAUTHORIZED"
+
+
+class Forbidden(ApiError):
+    status, code = 403, "FORBIDDEN"
+
+
 class NotFound(ApiError):
     status, code = 404, "NOT_FOUND"
 
 
 class Conflict(ApiError):
     status, code = 409, "CONFLICT"
+
+
+class TooManyRequests(ApiError):
+    """Over a rate limit or quota; pass extra={"retry_after": seconds}."""
+
+    status, code = 429, "RATE_LIMIT_EXCEEDED"
 
 
 class ServiceUnavailable(ApiError):

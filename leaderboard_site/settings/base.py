@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import dj_database_url
@@ -27,12 +28,17 @@ DEBUG = env.bool("DEBUG", default=False)
 VERSION = "0.1.0"
 
 
-def _secret_key() -> str:
-    key = env.optional("SECRET_KEY")
-    if key:
-        return key
+def _secret(name: str, development_default: Callable[[], str]) -> str:
+    """A secret from the environment; required in production, defaulted in development."""
+    value = env.optional(name)
+    if value:
+        return value
     if PRODUCTION:
-        raise ImproperlyConfigured("SECRET_KEY is required when ENVIRONMENT=production")
+        raise ImproperlyConfigured(f"{name} is required when ENVIRONMENT=production")
+    return development_default()
+
+
+def _generated_secret_key() -> str:
     path = VAR_DIR / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(50))
@@ -40,7 +46,7 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
-SECRET_KEY = _secret_key()
+SECRET_KEY = _secret("SECRET_KEY", _generated_secret_key)
 
 # --- serving -------------------------------------------------------------------------------
 PORT = env.int("PORT", 7860, minimum=1)
@@ -229,16 +235,7 @@ SPECTACULAR_SETTINGS = {
 AUTH_USER_MODEL = "accounts.User"
 
 
-def _jwt_secret() -> str:
-    secret = env.optional("JWT_SECRET")
-    if secret:
-        return secret
-    if PRODUCTION:
-        raise ImproperlyConfigured("JWT_SECRET is required when ENVIRONMENT=production")
-    return f"jwt:{SECRET_KEY}"
-
-
-JWT_SECRET = _jwt_secret()
+JWT_SECRET = _secret("JWT_SECRET", lambda: f"jwt:{SECRET_KEY}")
 JWT_EXPIRATION = env.int("JWT_EXPIRATION", 3600, minimum=60)
 JWT_REALM = "leaderboard"
 # How long a web process may reuse a user or API key it looked up (revocations and role changes

@@ -1,57 +1,32 @@
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
-from tests.conftest import make_user
-
-PROJECT = Path(__file__).parents[2]
+from tests.conftest import make_user, manage
 
 
 def test_deploy_checks_pass_in_production(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(
-        DJANGO_SETTINGS_MODULE="leaderboard_site.settings.base",
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
         ENVIRONMENT="production",
         SECRET_KEY="a-production-secret-key-" + "x" * 40,
         JWT_SECRET="a-production-jwt-secret-" + "y" * 40,
         ALLOWED_HOSTS="leaderboard.example.org",
         VAR_DIR=str(tmp_path),
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
     assert result.returncode == 0, result.stderr + result.stdout
 
 
 def test_production_requires_the_jwt_secret(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(
-        DJANGO_SETTINGS_MODULE="leaderboard_site.settings.base",
-        ENVIRONMENT="production",
-        SECRET_KEY="s" * 60,
-        VAR_DIR=str(tmp_path),
-    )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = manage("check", ENVIRONMENT="production", SECRET_KEY="s" * 60, VAR_DIR=str(tmp_path))
     assert result.returncode != 0
     assert "JWT_SECRET" in result.stderr.splitlines()[-1]
 

@@ -26,7 +26,7 @@ from leaderboard_site.accounts.api.serializers import (
 from leaderboard_site.accounts.authentication import principal_of
 from leaderboard_site.accounts.models import ApiKey
 from leaderboard_site.api.clientip import client_ip
-from leaderboard_site.api.errors import ApiError
+from leaderboard_site.api.errors import TooManyRequests
 
 
 def _login_throttle(request: Request, username: str) -> None:
@@ -43,9 +43,8 @@ def _login_throttle(request: Request, username: str) -> None:
         )
         if usage and usage["should_limit"]:
             retry_after = max(1, int(usage["time_left"]))
-            raise ApiError(
+            raise TooManyRequests(
                 f"Too many login attempts. Try again in {retry_after} seconds.",
-                status=429,
                 details={"scope": group},
                 extra={"retry_after": retry_after},
             )
