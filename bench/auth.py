@@ -59,6 +59,8 @@ def main(duration: int = 10) -> dict[str, Any]:
             port = free_port()
             base = f"http://127.0.0.1:{port}"
             with server(_gunicorn(port), run_env, f"{base}/health"):
+                for headers in credentials.values():  # warm up: connections, caches, imports
+                    wrk(f"{base}{URL}", headers=headers, duration=2)
                 results[limits] = {
                     name: wrk(f"{base}{URL}", headers=headers, duration=duration)
                     for name, headers in credentials.items()

@@ -128,6 +128,7 @@ def _serve(name: str, env: dict[str, str], built: dict[str, Any], duration: int)
     url = f"{base}/api/leaderboard/formatted"
     with server(SERVING_PATHS[name](port), env, f"{base}/health") as process:
         etag = etag_of(url, GZIP)
+        wrk(url, headers=GZIP, duration=2)  # warm up: connections, snapshot files, imports
         full = wrk(url, headers=GZIP, duration=duration)
         rss = rss_mb(process.pid)
         not_modified = wrk(url, headers={**GZIP, "If-None-Match": etag}, duration=duration)

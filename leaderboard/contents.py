@@ -130,7 +130,9 @@ def raw_row(r: Row) -> dict[str, Any]:
     }
 
 
-RAW_COLUMNS: tuple[str, ...] = tuple(raw_row(Row("a/b", "float16", "", True, "chat", *[None] * 28)))
+RAW_COLUMNS: tuple[str, ...] = tuple(
+    raw_row(Row._make(["a/b", "float16", "", True, "chat", *[None] * 28]))
+)
 
 
 # --- parsing rows of an imported file ---------------------------------------------------------

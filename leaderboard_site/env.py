@@ -15,6 +15,14 @@ from django.core.exceptions import ImproperlyConfigured
 
 T = TypeVar("T")
 
+# The reader's methods are named after the types they return (env.str, env.int...); these
+# aliases keep the annotations inside the class pointing at the builtin types.
+Text = str
+Integer = int
+Number = float
+Flag = bool
+Texts = list[str]
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -42,14 +50,14 @@ def read_dotenv(path: Path) -> dict[str, str]:
 class Env:
     """Reads variables from the process environment, falling back to a `.env` file."""
 
-    def __init__(self, environ: Mapping[str, str], dotenv: Mapping[str, str] | None = None):
+    def __init__(self, environ: Mapping[Text, Text], dotenv: Mapping[Text, Text] | None = None):
         self._values = {**(dotenv or {}), **environ}
 
-    def raw(self, name: str) -> str | None:
+    def raw(self, name: Text) -> Text | None:
         value = self._values.get(name)
         return None if value is None or value.strip() == "" else value.strip()
 
-    def _parse(self, name: str, default: T, parse: Callable[[str], T], expected: str) -> T:
+    def _parse(self, name: Text, default: T, parse: Callable[[Text], T], expected: Text) -> T:
         value = self.raw(name)
         if value is None:
             return default
@@ -60,45 +68,45 @@ class Env:
                 f"{name}={value!r} is not valid: expected {expected}"
             ) from exc
 
-    def str(self, name: str, default: str = "") -> str:
+    def str(self, name: Text, default: Text = "") -> Text:
         value = self.raw(name)
         return default if value is None else value
 
-    def optional(self, name: str) -> str | None:
+    def optional(self, name: Text) -> Text | None:
         return self.raw(name)
 
-    def int(self, name: str, default: int, *, minimum: int | None = None) -> int:
+    def int(self, name: Text, default: Integer, *, minimum: Integer | None = None) -> Integer:
         value = self._parse(name, default, int, "an integer")
         if minimum is not None and value < minimum:
             raise ImproperlyConfigured(f"{name}={value} is not valid: expected at least {minimum}")
         return value
 
-    def float(self, name: str, default: float, *, minimum: float | None = None) -> float:
+    def float(self, name: Text, default: Number, *, minimum: Number | None = None) -> Number:
         value = self._parse(name, default, float, "a number")
         if minimum is not None and value < minimum:
             raise ImproperlyConfigured(f"{name}={value} is not valid: expected at least {minimum}")
         return value
 
-    def bool(self, name: str, default: bool) -> bool:
+    def bool(self, name: Text, default: Flag) -> Flag:
         return self._parse(name, default, _parse_bool, "true or false")
 
-    def list(self, name: str, default: Iterable[str] = ()) -> list[str]:
+    def list(self, name: Text, default: Iterable[Text] = ()) -> Texts:
         value = self.raw(name)
         if value is None:
             return list(default)
         items = (item.strip().strip("\"'").strip() for item in value.strip("[]").split(","))
         return [item for item in items if item]
 
-    def choice(self, name: str, choices: Iterable[str], default: str) -> str:
+    def choice(self, name: Text, choices: Iterable[Text], default: Text) -> Text:
         allowed = list(choices)
         value = self.str(name, default).lower()
         if value not in allowed:
             raise ImproperlyConfigured(f"{name}={value!r} is not valid: expected one of {allowed}")
         return value
 
-    def mapping(self, name: str) -> dict[str, str]:
+    def mapping(self, name: Text) -> dict[Text, Text]:
         """`a=1,b=2` -> {"a": "1", "b": "2"}."""
-        result: dict[str, str] = {}
+        result: dict[Text, Text] = {}
         for item in self.list(name):
             key, sep, value = item.partition("=")
             if not sep or not key.strip() or not value.strip():

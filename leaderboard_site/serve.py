@@ -57,7 +57,12 @@ def main() -> int:
     django.setup()
 
     processes = {name: subprocess.Popen(cmd) for name, cmd in _commands().items()}  # noqa: S603
-    signal.signal(signal.SIGTERM, lambda *_: (_stop(processes), sys.exit(0)))
+
+    def terminate(*_: object) -> None:
+        _stop(processes)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, terminate)
     try:
         while all(process.poll() is None for process in processes.values()):
             time.sleep(0.5)

@@ -102,5 +102,5 @@ class EntryViewSet(viewsets.GenericViewSet):
     @extend_schema(responses=FormattedModelSerializer(many=True))
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         queryset = self.filter_queryset(self.get_queryset()).values_list(*FIELDS)
-        page = self.paginate_queryset(queryset)
+        page = self.paginate_queryset(queryset) or []
         return self.get_paginated_response([formatted_row(Row._make(v)) for v in page])

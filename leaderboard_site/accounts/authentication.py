@@ -158,15 +158,6 @@ def resolve(request: HttpRequest) -> Principal | None:
     return principal
 
 
-def credentials_from_token(token: str) -> Principal | None:
-    """For the WebSocket's `?token=` (browsers cannot set headers): a JWT, hf_ token or key."""
-    if token.startswith(services.API_KEY_PREFIX):
-        return _from_api_key(token)
-    if token.startswith(HUB_TOKEN_PREFIX):
-        return _from_hub_token(token)
-    return _from_jwt(token)
-
-
 class PrincipalAuthentication(BaseAuthentication):
     """DRF authentication for all three kinds of credentials."""
 

@@ -130,8 +130,9 @@ def _from_drf(exc: drf.APIException) -> tuple[int, str, str, dict[str, Any], dic
     if isinstance(exc, drf.ValidationError):
         field_hint = _first_message(exc.detail)
         return 400, code, f"Invalid input: {field_hint}", _validation_details(exc.detail), extra
-    if isinstance(exc, drf.Throttled) and exc.wait is not None:
-        extra["retry_after"] = int(exc.wait + 0.999)
+    wait = getattr(exc, "wait", None)
+    if isinstance(exc, drf.Throttled) and wait is not None:
+        extra["retry_after"] = int(wait + 0.999)
     return status, code, str(exc.detail), {}, extra
 
 

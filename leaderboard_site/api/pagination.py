@@ -32,7 +32,7 @@ def _positive_int(request: Request, name: str, default: int) -> int:
 class PageNumberPagination(pagination.BasePagination):
     """Pages past the end are empty (not 404); page_size is clamped to MAX_PAGE_SIZE."""
 
-    def paginate_queryset(
+    def paginate_queryset(  # type: ignore[override]
         self, queryset: QuerySet[Any], request: Request, view: Any = None
     ) -> list[Any]:
         self.page = _positive_int(request, "page", 1)

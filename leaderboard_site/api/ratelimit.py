@@ -53,7 +53,7 @@ def _redis_script():  # type: ignore[no-untyped-def]
     import redis
 
     client = redis.Redis.from_url(
-        settings.RATE_LIMIT_REDIS_URL, socket_timeout=1, socket_connect_timeout=1
+        str(settings.RATE_LIMIT_REDIS_URL), socket_timeout=1, socket_connect_timeout=1
     )
     return client.register_script(_SCRIPT)
 

@@ -145,3 +145,12 @@ def test_create_user_reads_the_password_from_stdin(monkeypatch: pytest.MonkeyPat
     )
     assert User.objects.get(username="erin").check_password("s3cret-from-stdin")
     make_user("frank", "viewer")
+
+
+def test_admins_see_and_revoke_everyones_keys(alice_client: APIClient, admin_user: Any) -> None:
+    key = create_key(alice_client).json()
+    admin = client_for(admin_user)
+    listed = admin.get("/v1/auth/api-keys").json()["items"]
+    assert [(k["id"], k["owner"]) for k in listed] == [(key["id"], "alice")]
+    assert admin.delete(f"/v1/auth/api-keys/{key['id']}").status_code == 204
+    assert keyed(key["key"]).get("/v1/auth/me").status_code == 401

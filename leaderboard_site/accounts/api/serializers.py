@@ -34,10 +34,13 @@ class ApiKeyCreatedSerializer(serializers.Serializer):
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="user.username", read_only=True)
+
     class Meta:
         model = ApiKey
         fields = [
             "id",
+            "owner",
             "name",
             "role",
             "prefix",

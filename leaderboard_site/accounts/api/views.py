@@ -25,6 +25,7 @@ from leaderboard_site.accounts.api.serializers import (
 )
 from leaderboard_site.accounts.authentication import principal_of
 from leaderboard_site.accounts.models import ApiKey
+from leaderboard_site.accounts.roles import Role
 from leaderboard_site.api.clientip import client_ip
 from leaderboard_site.api.errors import TooManyRequests
 
@@ -81,7 +82,10 @@ class MeView(APIView):
 class ApiKeyViewSet(
     mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet[ApiKey]
 ):
-    """/v1/auth/api-keys: the caller's own keys (secrets are never shown again)."""
+    """/v1/auth/api-keys: the caller's own keys; admins see and revoke everyone's.
+
+    Secrets are never shown again after creation.
+    """
 
     serializer_class = ApiKeySerializer
     lookup_value_converter = "uuid"
@@ -90,7 +94,8 @@ class ApiKeyViewSet(
         principal = principal_of(self.request)
         if principal is None:  # only the schema generator gets here unauthenticated
             return ApiKey.objects.none()
-        return ApiKey.objects.filter(user=principal.user, revoked_at__isnull=True)
+        keys = ApiKey.objects.filter(revoked_at__isnull=True).select_related("user")
+        return keys if principal.role == Role.ADMIN else keys.filter(user=principal.user)
 
     @extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeyCreatedSerializer})
     def create(self, request: Request) -> Response:
