@@ -8,7 +8,7 @@ their normalized value cannot be derived from their aggregate raw value.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from statistics import fmean
 
@@ -66,6 +66,8 @@ def normalize(raw: float, baseline: float) -> float:
 
 def normalize_subtasks(results: Mapping[str, float], choices: Mapping[str, int]) -> float:
     """Mean of the per-subtask normalized scores; every subtask must be present."""
+    if not choices:
+        raise ScoringError("no subtasks to score")
     missing = sorted(set(choices) - set(results))
     if missing:
         raise ScoringError(f"missing subtasks: {', '.join(missing)}")
@@ -115,12 +117,24 @@ class SubtaskResults:
     mmlu_pro: float  # acc
 
 
-def score(results: SubtaskResults) -> Scores:
+def _subset(choices: Mapping[str, int], names: Iterable[str]) -> dict[str, int]:
+    unknown = sorted(set(names) - set(choices))
+    if unknown:
+        raise ScoringError(f"unknown subtasks: {', '.join(unknown)}")
+    return {name: choices[name] for name in names}
+
+
+def score(results: SubtaskResults, *, complete: bool = True) -> Scores:
+    """The six scores. `complete=False` scores a run of some subtasks only (a short evaluation
+    with EVAL_TASKS narrowed, e.g. the tests'): BBH and MUSR are then averaged over the subtasks
+    that ran; by default every leaderboard subtask must be there."""
+    bbh = BBH_CHOICES if complete else _subset(BBH_CHOICES, results.bbh)
+    musr = MUSR_CHOICES if complete else _subset(MUSR_CHOICES, results.musr)
     return Scores(
         ifeval=BenchmarkScore(results.ifeval, normalize(results.ifeval, 0.0)),
-        bbh=BenchmarkScore(results.bbh_raw, normalize_subtasks(results.bbh, BBH_CHOICES)),
+        bbh=BenchmarkScore(results.bbh_raw, normalize_subtasks(results.bbh, bbh)),
         math=BenchmarkScore(results.math, normalize(results.math, 0.0)),
         gpqa=BenchmarkScore(results.gpqa, normalize(results.gpqa, GPQA_BASELINE)),
-        musr=BenchmarkScore(results.musr_raw, normalize_subtasks(results.musr, MUSR_CHOICES)),
+        musr=BenchmarkScore(results.musr_raw, normalize_subtasks(results.musr, musr)),
         mmlu_pro=BenchmarkScore(results.mmlu_pro, normalize(results.mmlu_pro, MMLU_PRO_BASELINE)),
     )

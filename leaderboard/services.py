@@ -150,3 +150,28 @@ def entries_set_flag(*, entry_ids: Iterable[int], flag: str, value: bool) -> int
     if changed:
         snapshot_schedule_rebuild()
     return changed
+
+
+def entry_record_evaluation(
+    *,
+    model_name: str,
+    precision: str,
+    revision_sha: str,
+    chat_template: bool,
+    fields: Mapping[str, Any],
+) -> Entry:
+    """Create or update the entry of one evaluated identity, and rebuild the served lists."""
+    org = model_name.split("/", 1)[0]
+    values = {
+        **fields,
+        "official_provider": OfficialProvider.objects.filter(organization=org).exists(),
+    }
+    entry, _ = Entry.objects.update_or_create(
+        model_name=model_name,
+        precision=precision,
+        revision_sha=revision_sha,
+        chat_template=chat_template,
+        defaults=values,
+    )
+    snapshot_schedule_rebuild()
+    return entry

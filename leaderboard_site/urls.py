@@ -18,6 +18,7 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="index.html"), name="index"),
     path("health", HealthView.as_view(), name="health"),
     path("api/", include("leaderboard.api.urls")),
+    path("api/models/", include("submissions.api.urls")),
     path("v1/auth/", include("leaderboard_site.accounts.api.urls")),
     path("admin/", admin.site.urls),
     path("api-docs/openapi.json", SpectacularAPIView.as_view(), name="openapi-schema"),

@@ -6,12 +6,22 @@ exist or is not visible to us) and `HubUnavailable` (the Hub is down, slow or ra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx2  # huggingface_hub's HTTP client: its transport errors surface as these
 from django.conf import settings
-from huggingface_hub import HfApi, snapshot_download
+from huggingface_hub import (
+    CommitOperationAdd,
+    CommitOperationDelete,
+    HfApi,
+    ModelInfo,
+    hf_hub_download,
+    snapshot_download,
+)
 from huggingface_hub import errors as hf_errors
+
+Reader = Callable[[str], bytes | None]  # path in a repo -> its content, or None when absent
 
 
 class HubError(Exception):
@@ -30,6 +40,14 @@ class HubUnauthorized(HubError):
     """The Hub refused the token."""
 
 
+class HubGated(HubError):
+    """The repository is gated and our token may not read it."""
+
+
+class HubConflict(HubError):
+    """A commit's parent is no longer the head of the branch."""
+
+
 def _cache_dir() -> Path:
     return Path(settings.VAR_DIR) / "hf-cache"
 
@@ -39,6 +57,8 @@ def api() -> HfApi:
 
 
 def _translate(exc: Exception, what: str) -> HubError:
+    if isinstance(exc, hf_errors.GatedRepoError):
+        return HubGated(f"{what}: gated, and our token may not read it")
     if isinstance(exc, hf_errors.LocalEntryNotFoundError):  # could not connect, nothing cached
         return HubUnavailable(f"{what}: the Hub is unreachable ({exc})")
     if isinstance(
@@ -50,6 +70,8 @@ def _translate(exc: Exception, what: str) -> HubError:
         return HubNotFound(f"{what}: not found on the Hub")
     if isinstance(exc, hf_errors.HfHubHTTPError):
         status = exc.response.status_code if exc.response is not None else None
+        if status == 412:
+            return HubConflict(f"{what}: the branch moved")
         if status is None or status == 429 or status >= 500:
             return HubUnavailable(f"{what}: the Hub answered {status}")
         return HubError(f"{what}: the Hub answered {status}: {exc}")
@@ -96,3 +118,73 @@ def whoami(token: str) -> str:
     if not isinstance(name, str) or not name:
         raise HubError("whoami: the Hub answered without a user name")
     return name
+
+
+def model_info(repo_id: str, *, revision: str | None = None) -> ModelInfo:
+    """A model's info at a revision (the sha, card data, config, safetensors totals)."""
+    try:
+        return api().model_info(repo_id, revision=revision, timeout=settings.HF_TIMEOUT)
+    except _HUB_FAILURES as exc:
+        raise _translate(exc, f"model {repo_id}") from exc
+
+
+def read_file(
+    repo_id: str, path: str, *, revision: str | None = None, repo_type: str = "model"
+) -> bytes | None:
+    """The content of one file of a repo at a revision, or None when the repo has no such file."""
+    try:
+        local = hf_hub_download(
+            repo_id,
+            path,
+            repo_type=repo_type,
+            revision=revision,
+            endpoint=settings.HF_ENDPOINT,
+            token=settings.HF_TOKEN or False,
+            cache_dir=_cache_dir(),
+            etag_timeout=settings.HF_TIMEOUT,
+        )
+    except hf_errors.RemoteEntryNotFoundError:
+        return None
+    except _HUB_FAILURES as exc:
+        raise _translate(exc, f"{repo_id}/{path}") from exc
+    return Path(local).read_bytes()
+
+
+def dataset_head(repo_id: str) -> str | None:
+    """The current commit of a dataset repo's main branch; None when the repo does not exist."""
+    try:
+        return api().dataset_info(repo_id, timeout=settings.HF_TIMEOUT).sha
+    except hf_errors.RepositoryNotFoundError:
+        return None
+    except _HUB_FAILURES as exc:
+        raise _translate(exc, f"dataset {repo_id}") from exc
+
+
+def commit(
+    repo_id: str, *, files: dict[str, bytes | None], message: str, parent: str | None
+) -> str:
+    """Write (bytes) or delete (None) files of a dataset in one commit; returns the new sha.
+
+    With `parent`, the Hub refuses the commit when the branch moved (HubConflict). Without one,
+    the repository is created first when it does not exist.
+    """
+    operations: list[CommitOperationAdd | CommitOperationDelete] = [
+        CommitOperationAdd(path_in_repo=path, path_or_fileobj=content)
+        if content is not None
+        else CommitOperationDelete(path_in_repo=path)
+        for path, content in sorted(files.items())
+    ]
+    hub = api()
+    try:
+        if parent is None:
+            hub.create_repo(repo_id, repo_type="dataset", exist_ok=True)
+        info = hub.create_commit(
+            repo_id,
+            operations=operations,
+            commit_message=message,
+            repo_type="dataset",
+            parent_commit=parent,
+        )
+    except _HUB_FAILURES as exc:
+        raise _translate(exc, f"commit to {repo_id}") from exc
+    return info.oid

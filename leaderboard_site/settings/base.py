@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "channels",
     "leaderboard_site.api",
     "leaderboard_site.accounts",
+    "leaderboard_site.hub",
     "leaderboard",
     "submissions",
     "votes",
@@ -187,7 +188,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", 600, minimum=1)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_TASK_ROUTES = {"submissions.tasks.evaluate_next": {"queue": "evaluation"}}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Hugging Face Hub ------------------------------------------------------------------------
@@ -195,6 +196,13 @@ HF_TOKEN = env.optional("HF_TOKEN")
 HF_ORGANIZATION = env.str("HF_ORGANIZATION", "open-llm-leaderboard")
 HF_ENDPOINT = env.str("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
 HF_TIMEOUT = env.float("HF_TIMEOUT", 10.0, minimum=0.1)
+# Where the mirrored datasets are published: the Hub with a token, else a local folder
+# (VAR_DIR/hub/<org>/<dataset>) with the same layout.
+MIRROR_TARGET = {
+    "hub": "leaderboard_site.hub.mirror.HubTarget",
+    "folder": "leaderboard_site.hub.mirror.FolderTarget",
+}[env.choice("MIRROR_TARGET", ["hub", "folder"], "hub" if HF_TOKEN else "folder")]
+MIRROR_INTERVAL = env.int("MIRROR_INTERVAL", 300, minimum=1)
 
 # --- API -----------------------------------------------------------------------------------
 CORS_ORIGINS = env.list("CORS_ORIGINS", ["*"])
@@ -258,6 +266,45 @@ if not re.fullmatch(r"\d+/\d*[smhd]", LOGIN_RATE):
 RATELIMIT_USE_CACHE = "ratelimit"
 SUBMISSION_QUOTA = env.int("SUBMISSION_QUOTA", 5, minimum=0)
 SUBMISSION_QUOTA_DAYS = env.int("SUBMISSION_QUOTA_DAYS", 7, minimum=1)
+# Parameter caps in billions, per precision (gptq weights are counted x8, as upstream).
+SUBMISSION_MAX_PARAMS_B = {
+    "float16": env.float("SUBMISSION_MAX_PARAMS_16BIT", 100.0, minimum=0.0),
+    "bfloat16": env.float("SUBMISSION_MAX_PARAMS_16BIT", 100.0, minimum=0.0),
+    "8bit": env.float("SUBMISSION_MAX_PARAMS_8BIT", 280.0, minimum=0.0),
+    "4bit": env.float("SUBMISSION_MAX_PARAMS_4BIT", 560.0, minimum=0.0),
+    "gptq": env.float("SUBMISSION_MAX_PARAMS_4BIT", 560.0, minimum=0.0),
+}
+
+# --- evaluation (lm-evaluation-harness on the `evaluation` queue) ---------------------------
+EVAL_BACKEND = env.choice(
+    "EVAL_BACKEND", ["hf", "vllm", "local-completions", "local-chat-completions"], "hf"
+)
+# Extra lm-eval model arguments, e.g. "dtype=float32,device=cpu"; `pretrained`, `revision` and
+# the precision come from the request.
+EVAL_MODEL_ARGS = env.str("EVAL_MODEL_ARGS", "")
+EVAL_TASKS = env.list(
+    "EVAL_TASKS",
+    [
+        "leaderboard_ifeval",
+        "leaderboard_bbh",
+        "leaderboard_math_hard",
+        "leaderboard_gpqa",
+        "leaderboard_musr",
+        "leaderboard_mmlu_pro",
+    ],
+)
+# A folder of extra task yamls (our own tasks, e.g. tests' fixtures); with it set, lm-eval's own
+# task index is not loaded (TaskManager(include_defaults=False)).
+EVAL_INCLUDE_PATH = env.optional("EVAL_INCLUDE_PATH")
+EVAL_BATCH_SIZE = env.str("EVAL_BATCH_SIZE", "auto")
+# Items per task (0: all) and a cap on generated tokens (0: the tasks' own), for short runs.
+EVAL_LIMIT = env.int("EVAL_LIMIT", 0, minimum=0) or None
+EVAL_MAX_GEN_TOKS = env.int("EVAL_MAX_GEN_TOKS", 0, minimum=0) or None
+EVAL_DEVICE = env.str("EVAL_DEVICE", "cpu")
+EVAL_LEASE_SECONDS = env.int("EVAL_LEASE_SECONDS", 120, minimum=5)
+EVAL_MAX_ATTEMPTS = env.int("EVAL_MAX_ATTEMPTS", 3, minimum=1)
+EVAL_POWER_KW = env.float("EVAL_POWER_KW", 5.6, minimum=0.0)
+EVAL_CARBON_G_PER_KWH = env.float("EVAL_CARBON_G_PER_KWH", 269.8, minimum=0.0)
 
 # --- static, i18n --------------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -289,3 +336,23 @@ LOGGING = build_logging(LOG_LEVEL.upper(), LOG_LEVELS)
 
 # --- leaderboard ---------------------------------------------------------------------------
 LEADERBOARD_SNAPSHOT_GZIP_LEVEL = env.int("LEADERBOARD_SNAPSHOT_GZIP_LEVEL", 4, minimum=1)
+
+# --- periodic work (celery beat, started with the worker) ----------------------------------
+CELERY_BEAT_SCHEDULE = {
+    "mirror-push": {
+        "task": "leaderboard_site.hub.tasks.mirror_push_all",
+        "schedule": MIRROR_INTERVAL,
+        "options": {"expires": MIRROR_INTERVAL},
+    },
+    "reclaim-expired-evaluations": {
+        "task": "submissions.tasks.reclaim_expired",
+        "schedule": max(5, EVAL_LEASE_SECONDS // 2),
+        "options": {"expires": EVAL_LEASE_SECONDS},
+    },
+    # Picks up requeued requests; a submission also starts an evaluation at once.
+    "evaluate-next": {
+        "task": "submissions.tasks.evaluate_next",
+        "schedule": 60,
+        "options": {"expires": 60},
+    },
+}

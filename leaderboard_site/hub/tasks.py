@@ -1,0 +1,36 @@
+"""Mirror background work: push each dataset's outbox as one commit per interval."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from leaderboard_site.hub import client, mirror
+from leaderboard_site.hub.models import MirrorChange
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(client.HubUnavailable, mirror.ParentMoved),
+    retry_backoff=15,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def mirror_push(self: object, dataset: str) -> str:
+    try:
+        result = mirror.push(dataset)
+    except mirror.PushInProgress:
+        return f"{dataset}: a push is already running"
+    return f"{dataset}: {result.changes} changes in {result.files} files"
+
+
+@shared_task(ignore_result=True)
+def mirror_push_all() -> None:
+    for dataset in mirror.DATASETS:
+        if MirrorChange.objects.filter(dataset=dataset).exists():
+            mirror_push.delay(dataset)

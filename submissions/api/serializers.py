@@ -1,0 +1,56 @@
+"""Request and response shapes of the submission endpoints."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from leaderboard.models import ModelType, Precision, WeightType
+
+MODEL_ID = r"^[A-Za-z0-9][\w.\-]{0,95}/[\w.\-]{1,96}$"
+SUBMITTABLE_TYPES = [t for t in ModelType.values if t != ModelType.OTHER]
+
+
+class SubmitSerializer(serializers.Serializer):
+    model_id = serializers.RegexField(MODEL_ID, help_text="org/name on the Hugging Face Hub")
+    revision = serializers.RegexField(r"^[\w.\-/]{1,100}$", default="main")
+    precision = serializers.ChoiceField(Precision.values)
+    weight_type = serializers.ChoiceField(WeightType.values, default=WeightType.ORIGINAL)
+    base_model = serializers.RegexField(MODEL_ID, required=False, allow_blank=True, default="")
+    model_type = serializers.ChoiceField(SUBMITTABLE_TYPES)
+    use_chat_template = serializers.BooleanField(default=False)
+    user_id = serializers.CharField(
+        required=False, allow_blank=True, help_text="your own username, if sent (seed 000)"
+    )
+
+
+class RequestItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    submitter = serializers.CharField()
+    revision = serializers.CharField()
+    precision = serializers.CharField()
+    weight_type = serializers.CharField()
+    model_type = serializers.CharField()
+    use_chat_template = serializers.BooleanField()
+    status = serializers.ChoiceField(["PENDING", "EVALUATING", "FINISHED", "FAILED", "CANCELLED"])
+    score = serializers.IntegerField(help_text="up votes minus down votes")
+    submission_time = serializers.DateTimeField()
+    wait_time = serializers.CharField(help_text="time in the queue, e.g. '42.0s'")
+    reason = serializers.CharField(help_text="why it failed or was cancelled")
+
+
+class SubmitResponseSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    message = serializers.CharField()
+    request = RequestItemSerializer()
+
+
+class StatusListsSerializer(serializers.Serializer):
+    pending = RequestItemSerializer(many=True)
+    evaluating = RequestItemSerializer(many=True)
+    finished = RequestItemSerializer(many=True)
+    failed = RequestItemSerializer(many=True)
+
+
+class OrganizationQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=30, default=7)

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from submissions.api import views
+
+urlpatterns = [
+    path("submit", views.SubmitView.as_view(), name="models-submit"),
+    path("status", views.StatusView.as_view(), name="models-status"),
+    path("pending", views.PendingView.as_view(), name="models-pending"),
+    path(
+        "organization/<str:org>/submissions",
+        views.OrganizationSubmissionsView.as_view(),
+        name="organization-submissions",
+    ),
+    path("<str:org>/<str:name>/status", views.ModelStatusView.as_view(), name="model-status"),
+]

@@ -1,0 +1,171 @@
+"""Running the lm-evaluation-harness for one request.
+
+Only the evaluation worker and `manage.py evaluate` import this module's `run`: lm-eval (and
+torch) are an optional extra (`pip install .[eval]`) the web process never loads.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from submissions.models import EvalRequest
+
+logger = logging.getLogger(__name__)
+
+DTYPES = {"float16": "float16", "bfloat16": "bfloat16", "8bit": "auto", "4bit": "auto"}
+QUANTIZATION = {"8bit": {"load_in_8bit": True}, "4bit": {"load_in_4bit": True}}
+LOG_LINES = 200
+
+
+class EvaluationError(Exception):
+    """The model could not be evaluated (its own fault: the request fails)."""
+
+    log = ""
+
+
+class EvaluationUnavailable(Exception):
+    """The evaluator cannot run right now (not installed, out of resources): try again later."""
+
+    log = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    results: dict[str, Any]  # the results file, JSON-safe
+    seconds: float
+    log: str
+
+
+def parse_model_args(text: str) -> dict[str, Any]:
+    """`a=1,b=x` -> {"a": "1", "b": "x"} (lm-eval's own model_args syntax)."""
+    args: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"EVAL_MODEL_ARGS: {item!r} is not key=value")
+        args[key.strip()] = value.strip()
+    return args
+
+
+def model_args(request: EvalRequest) -> dict[str, Any]:
+    """The backend's model arguments: the request's model at its sha and precision, then the
+    operator's EVAL_MODEL_ARGS on top (e.g. a local path, device or base_url)."""
+    args: dict[str, Any]
+    if settings.EVAL_BACKEND in ("hf", "vllm"):
+        args = {"pretrained": request.model_name, "revision": request.revision}
+        if request.precision == "gptq":
+            args["autogptq"] = True
+        else:
+            args["dtype"] = DTYPES[request.precision]
+            args.update(QUANTIZATION.get(request.precision, {}))
+        if request.weight_type == "Adapter" and request.base_model:
+            args.update(pretrained=request.base_model, peft=request.model_name)
+        elif request.weight_type == "Delta" and request.base_model:
+            args["delta"] = request.model_name
+            args["pretrained"] = request.base_model
+    else:  # an OpenAI-compatible server that serves the model under its name
+        args = {"model": request.model_name}
+    args.update(parse_model_args(settings.EVAL_MODEL_ARGS))
+    return args
+
+
+class _Tail(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: collections.deque[str] = collections.deque(maxlen=LOG_LINES)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@contextmanager
+def _captured_log() -> Iterator[_Tail]:
+    tail = _Tail()
+    loggers = [logging.getLogger(name) for name in ("lm-eval", "lm_eval", __name__)]
+    for item in loggers:
+        item.addHandler(tail)
+    try:
+        yield tail
+    finally:
+        for item in loggers:
+            item.removeHandler(tail)
+
+
+def _with_log(error: EvaluationError | EvaluationUnavailable, tail: _Tail) -> Exception:
+    error.log = "\n".join(tail.lines)
+    return error
+
+
+def _task_manager() -> Any:
+    from lm_eval.tasks import TaskManager
+
+    include = settings.EVAL_INCLUDE_PATH
+    # Our own tasks only: lm-eval's full index takes ~20 s to build.
+    return TaskManager(include_path=include, include_defaults=not include)
+
+
+def _hub_environment() -> None:
+    """transformers and datasets read the Hub's address and token from the environment."""
+    os.environ.setdefault("HF_ENDPOINT", settings.HF_ENDPOINT)
+    if settings.HF_TOKEN:
+        os.environ.setdefault("HF_TOKEN", settings.HF_TOKEN)
+
+
+def run(request: EvalRequest, *, progress: Callable[[str], None] | None = None) -> Outcome:
+    """Evaluate `request`'s model on EVAL_TASKS; raises EvaluationError when the model fails."""
+    try:
+        import lm_eval
+    except ImportError as exc:
+        raise EvaluationUnavailable(
+            "lm-eval is not installed on this worker: pip install '.[eval]'"
+        ) from exc
+    _hub_environment()
+    args = model_args(request)
+    say = progress or (lambda message: None)
+    say(f"evaluating {request.model_name} on {', '.join(settings.EVAL_TASKS)}")
+    started = time.monotonic()
+    with _captured_log() as tail:
+        logger.info("model %s with %s", settings.EVAL_BACKEND, args)
+        try:
+            output = lm_eval.simple_evaluate(
+                model=settings.EVAL_BACKEND,
+                model_args=args,
+                tasks=list(settings.EVAL_TASKS),
+                task_manager=_task_manager(),
+                batch_size=settings.EVAL_BATCH_SIZE,
+                device=settings.EVAL_DEVICE,
+                limit=settings.EVAL_LIMIT,
+                apply_chat_template=request.use_chat_template,
+                fewshot_as_multiturn=request.use_chat_template,
+                gen_kwargs=(
+                    f"max_gen_toks={settings.EVAL_MAX_GEN_TOKS}"
+                    if settings.EVAL_MAX_GEN_TOKS
+                    else None
+                ),
+                log_samples=False,
+            )
+        except (MemoryError, ConnectionError, TimeoutError) as exc:
+            raise _with_log(EvaluationUnavailable(f"{type(exc).__name__}: {exc}"), tail) from exc
+        except Exception as exc:  # the harness raises anything a broken model provokes
+            logger.exception("evaluation of %s failed", request.model_name)
+            raise _with_log(EvaluationError(f"{type(exc).__name__}: {exc}"), tail) from exc
+        seconds = time.monotonic() - started
+        logger.info("evaluated %s in %.1f s", request.model_name, seconds)
+    if output is None:
+        raise EvaluationError("lm-eval returned no results")
+    # The harness's own output holds objects JSON cannot carry (configs, numpy values).
+    results = json.loads(json.dumps(output, default=str))
+    results.setdefault("total_evaluation_time_seconds", str(seconds))
+    say(f"done in {seconds:.1f} s")
+    return Outcome(results=results, seconds=seconds, log="\n".join(tail.lines))

@@ -1,0 +1,143 @@
+"""Reads for submissions: the status lists, built once per change and shared by every process.
+
+The lists are rebuilt after a change (the version key is bumped on commit), serialized once with
+orjson and kept in the cache; a web process keeps the bytes of the version it last served. Only
+`wait_time` of pending requests depends on the clock, so pending items are re-timed per request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from typing import Any
+
+import orjson
+from django.core.cache import cache
+from django.utils import timezone
+
+from submissions.models import EvalRequest, Status
+
+VERSION_KEY = "submissions:status:version"
+LISTS = {
+    "pending": Status.PENDING,
+    "evaluating": Status.EVALUATING,
+    "finished": Status.FINISHED,
+    "failed": Status.FAILED,
+}
+_local: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+def status_invalidate() -> None:
+    cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def _wait(start: dt.datetime, end: dt.datetime) -> str:
+    return f"{max(0.0, (end - start).total_seconds()):.1f}s"
+
+
+def request_item(request: EvalRequest) -> dict[str, Any]:
+    """One request as the status endpoints show it (seed 000's fields, plus a few of ours).
+
+    wait_time is the time spent in the queue: until now while pending, until the evaluation
+    started after that.
+    """
+    started = request.started_at or request.finished_at or timezone.now()
+    return {
+        "id": request.pk,
+        "name": request.model_name,
+        "submitter": request.sender,
+        "revision": request.revision,
+        "precision": request.precision,
+        "weight_type": request.weight_type,
+        "model_type": request.model_type,
+        "use_chat_template": request.use_chat_template,
+        "status": request.status,
+        "score": request.score,
+        "submission_time": _iso(request.submitted_at),
+        "wait_time": _wait(request.submitted_at, started),
+        "reason": request.reason,
+    }
+
+
+def _build() -> dict[str, Any]:
+    lists: dict[str, list[dict[str, Any]]] = {name: [] for name in LISTS}
+    names = {status: name for name, status in LISTS.items()}
+    queue = EvalRequest.objects.exclude(status=Status.CANCELLED).order_by(
+        "-score", "submitted_at", "pk"
+    )
+    for request in queue.iterator(chunk_size=2000):
+        lists[names[Status(request.status)]].append(request_item(request))
+    for name in ("finished", "failed"):
+        lists[name].reverse()  # newest first
+    return {
+        "pending": lists["pending"],
+        "pending_times": [
+            dt.datetime.fromisoformat(item["submission_time"].replace("Z", "+00:00"))
+            for item in lists["pending"]
+        ],
+        "rest": {name: orjson.dumps(lists[name]) for name in ("evaluating", "finished", "failed")},
+    }
+
+
+def _current() -> dict[str, Any]:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        status_invalidate()
+        version = cache.get(VERSION_KEY)
+    with _lock:
+        if _local.get("version") == version:
+            return _local["lists"]
+    lists = cache.get(f"{VERSION_KEY}:{version}")
+    if lists is None:
+        lists = _build()
+        cache.set(f"{VERSION_KEY}:{version}", lists, timeout=3600)
+    with _lock:
+        _local.update(version=version, lists=lists)
+    return lists
+
+
+def _pending_json(lists: dict[str, Any]) -> bytes:
+    now = timezone.now()
+    pairs = zip(lists["pending"], lists["pending_times"], strict=True)
+    return orjson.dumps([{**item, "wait_time": _wait(at, now)} for item, at in pairs])
+
+
+def status_body() -> bytes:
+    """GET /api/models/status: {pending, evaluating, finished, failed}."""
+    lists = _current()
+    rest = lists["rest"]
+    return b"".join(
+        [
+            b'{"pending":',
+            _pending_json(lists),
+            b',"evaluating":',
+            rest["evaluating"],
+            b',"finished":',
+            rest["finished"],
+            b',"failed":',
+            rest["failed"],
+            b"}",
+        ]
+    )
+
+
+def pending_body() -> bytes:
+    """GET /api/models/pending: the queue, in the order it is evaluated."""
+    return _pending_json(_current())
+
+
+def model_requests(model_name: str) -> list[dict[str, Any]]:
+    requests = EvalRequest.objects.filter(model_name=model_name).order_by("-submitted_at", "-pk")
+    return [request_item(request) for request in requests]
+
+
+def organization_requests(org: str, *, days: int) -> list[dict[str, Any]]:
+    since = timezone.now() - dt.timedelta(days=days)
+    requests = EvalRequest.objects.of_organization(org).filter(submitted_at__gte=since)
+    return [request_item(r) for r in requests.order_by("-submitted_at", "-pk")]
