@@ -22,6 +22,7 @@ from django.utils import timezone
 from leaderboard.models import OfficialProvider
 from leaderboard.services import entry_record_evaluation
 from leaderboard_site.accounts.models import User
+from leaderboard_site.accounts.roles import Role
 from leaderboard_site.accounts.services import quota_reserve
 from leaderboard_site.api.errors import Conflict
 from leaderboard_site.hub import mirror
@@ -116,12 +117,13 @@ def request_submit(*, user: User, submission: checks.Submission) -> EvalRequest:
                 OFFICIAL_PROVIDER_MESSAGE.format(model=submission.model_id),
                 status=409,
             )
-        quota_reserve(
-            user=user,
-            kind="submission",
-            limit=settings.SUBMISSION_QUOTA,
-            window=dt.timedelta(days=settings.SUBMISSION_QUOTA_DAYS),
-        )
+        if user.role != Role.ADMIN:
+            quota_reserve(
+                user=user,
+                kind="submission",
+                limit=settings.SUBMISSION_QUOTA,
+                window=dt.timedelta(days=settings.SUBMISSION_QUOTA_DAYS),
+            )
         base = mirror_base_path(
             model_name=submission.model_id,
             precision=submission.precision,
