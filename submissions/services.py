@@ -31,6 +31,7 @@ from submissions.evaluation.results import Evaluation, co2_kg, parse
 from submissions.models import EvalRequest, Status, mirror_base_path
 from submissions.selectors import status_invalidate
 from submissions.signals import request_status_changed
+from votes import services as votes_services
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +154,11 @@ def request_submit(*, user: User, submission: checks.Submission) -> EvalRequest:
                 details={"reason": "duplicate"},
             ) from exc
         _mirror(request)
+        votes_services.submitter_vote(
+            user=user,
+            target=votes_services.Target(request.model_name, request.revision, request.precision),
+        )
+        request.refresh_from_db(fields=["score"])
         _after_commit(request, None)
         transaction.on_commit(_start_evaluation)
     logger.info("submission %s by %s queued", request, user.username)

@@ -266,6 +266,9 @@ if not re.fullmatch(r"\d+/\d*[smhd]", LOGIN_RATE):
 RATELIMIT_USE_CACHE = "ratelimit"
 SUBMISSION_QUOTA = env.int("SUBMISSION_QUOTA", 5, minimum=0)
 SUBMISSION_QUOTA_DAYS = env.int("SUBMISSION_QUOTA_DAYS", 7, minimum=1)
+# Votes per person per window (seconds), on top of the general rate limit.
+VOTE_LIMIT = env.int("VOTE_LIMIT", 100, minimum=1)
+VOTE_LIMIT_WINDOW = env.int("VOTE_LIMIT_WINDOW", 3600, minimum=1)
 # Parameter caps in billions, per precision (gptq weights are counted x8, as upstream).
 SUBMISSION_MAX_PARAMS_B = {
     "float16": env.float("SUBMISSION_MAX_PARAMS_16BIT", 100.0, minimum=0.0),

@@ -1,0 +1,92 @@
+"""/api/votes: cast, change and withdraw votes; counts per model; a person's votes.
+
+`/api/votes/{org}/{name}` is routed by method, so that models of organizations named `user` or
+`model` can be voted on: POST and DELETE always mean the model org/name; GET of `user/{name}`
+lists that person's votes (seed 000) and any other GET gives the model's counts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from leaderboard_site.accounts.permissions import HasRole, acting_user
+from votes import selectors, services
+from votes.api.serializers import (
+    CountsSerializer,
+    VoteResponseSerializer,
+    VoteSerializer,
+    VoteTargetSerializer,
+)
+
+
+class PublicReads(BasePermission):
+    """Anyone may read; writing needs the role HasRole asks for."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return request.method in SAFE_METHODS or HasRole().has_permission(request, view)
+
+
+def _target(request: Request, model_name: str, data: Any, serializer_class: type) -> Any:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    values = serializer.validated_data
+    user = acting_user(request, values.get("user_id"))
+    target = services.resolve_target(model_name, values.get("revision"), values.get("precision"))
+    return user, target, values
+
+
+class ModelVotesView(APIView):
+    """/api/votes/{org}/{name}: POST casts or changes a vote, DELETE withdraws it."""
+
+    permission_classes = [PublicReads]
+
+    @extend_schema(
+        responses=CountsSerializer,
+        description="The model's counts; for `user/{user_id}`, that person's votes: "
+        "[{model_id, vote_type, revision, precision, timestamp}].",
+    )
+    def get(self, request: Request, org: str, name: str) -> Response:
+        if org == "user":
+            return Response(selectors.user_votes(name))
+        return Response(selectors.model_counts(f"{org}/{name}"))
+
+    @extend_schema(request=VoteSerializer, responses={201: VoteResponseSerializer})
+    def post(self, request: Request, org: str, name: str) -> Response:
+        user, target, values = _target(request, f"{org}/{name}", request.data, VoteSerializer)
+        vote = services.vote_cast(user=user, target=target, vote_type=values["vote_type"])
+        body = {
+            "success": True,
+            "message": f"Vote {vote.vote_type} recorded for {target.model_name}.",
+            "vote": {
+                "model_id": target.model_name,
+                "vote_type": vote.vote_type,
+                "revision": target.revision,
+                "precision": target.precision,
+            },
+            "counts": selectors.model_counts(target.model_name),
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=VoteTargetSerializer, responses={204: None})
+    def delete(self, request: Request, org: str, name: str) -> Response:
+        data = request.data if request.data else request.query_params
+        user, target, _ = _target(request, f"{org}/{name}", data, VoteTargetSerializer)
+        services.vote_withdraw(user=user, target=target)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CountsView(APIView):
+    """GET /api/votes/model/{provider}/{model}: a model's vote counts."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=CountsSerializer)
+    def get(self, request: Request, provider: str, model: str) -> Response:
+        return Response(selectors.model_counts(f"{provider}/{model}"))

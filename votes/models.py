@@ -1,0 +1,46 @@
+"""Votes: one per person, model, revision and precision; the pending queue is ordered by them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class VoteType(models.TextChoices):
+    UP = "up"
+    DOWN = "down"
+
+
+class Vote(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="votes"
+    )
+    model_name = models.CharField(max_length=200)
+    revision = models.CharField(max_length=64)
+    precision = models.CharField(max_length=16)
+    vote_type = models.CharField(max_length=4, choices=VoteType.choices)
+    # A maintainer voided it: it stops counting, the row stays.
+    voided = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "model_name", "revision", "precision"],
+                condition=Q(voided=False),
+                name="one_vote_per_person",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["model_name", "revision", "precision"], name="vote_model"),
+            models.Index(fields=["user", "-updated_at"], name="vote_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.vote_type} {self.model_name}@{self.revision[:7]}"
+
+    @property
+    def value(self) -> int:
+        return 1 if self.vote_type == VoteType.UP else -1

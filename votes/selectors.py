@@ -1,0 +1,47 @@
+"""Reads for votes: counts aggregated from the votes themselves, and a person's votes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from votes.models import Vote, VoteType
+
+
+def model_counts(model_name: str) -> dict[str, Any]:
+    """The counts of one model, aggregated from the votes themselves (zeros when none)."""
+    rows = Vote.objects.filter(model_name=model_name, voided=False).values_list(
+        "revision", "precision", "vote_type"
+    )
+    up = down = 0
+    by_revision: dict[str, dict[str, int]] = {}
+    by_config: dict[str, dict[str, int]] = {}
+    for revision, precision, vote_type in rows.iterator():
+        key = "up" if vote_type == VoteType.UP else "down"
+        up, down = (up + 1, down) if key == "up" else (up, down + 1)
+        for bucket, name in ((by_revision, revision), (by_config, f"{revision}:{precision}")):
+            counts = bucket.setdefault(name, {"up": 0, "down": 0})
+            counts[key] += 1
+    return {
+        "total_votes": up + down,
+        "up_votes": up,
+        "down_votes": down,
+        "score": up - down,
+        "votes_by_revision": by_revision,
+        "votes_by_config": by_config,
+    }
+
+
+def user_votes(username: str) -> list[dict[str, Any]]:
+    votes = Vote.objects.filter(user__username=username, voided=False).order_by(
+        "-updated_at", "-pk"
+    )
+    return [
+        {
+            "model_id": vote.model_name,
+            "vote_type": vote.vote_type,
+            "revision": vote.revision,
+            "precision": vote.precision,
+            "timestamp": vote.updated_at.isoformat().replace("+00:00", "Z"),
+        }
+        for vote in votes
+    ]

@@ -1,0 +1,182 @@
+"""Writes for votes: cast, change, withdraw, void. Exact under concurrency.
+
+A person's votes are counted one after the other (their user row is locked by the vote quota),
+the unique constraint holds one vote per (person, model, revision, precision), and the queue's
+scores move by atomic increments in the same transaction as the vote. Every change is also a
+line of the mirrored votes_data.jsonl, written to the outbox in that transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import orjson
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from leaderboard.models import Entry
+from leaderboard_site.accounts.models import User
+from leaderboard_site.accounts.services import quota_reserve
+from leaderboard_site.api.errors import Conflict, NotFound, ServiceUnavailable
+from leaderboard_site.hub import client, mirror
+from submissions.models import EvalRequest
+from submissions.selectors import status_invalidate
+from votes.models import Vote, VoteType
+
+VOTES_FILE = "votes_data.jsonl"
+DEFAULT_PRECISION = "bfloat16"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a vote is about."""
+
+    model_name: str
+    revision: str
+    precision: str
+
+
+def resolve_target(model_name: str, revision: str | None, precision: str | None) -> Target:
+    """Fill in the revision and precision: from the model's request, else its leaderboard entry,
+    else the Hub (its current sha). Unknown everywhere: 404."""
+    known = (
+        EvalRequest.objects.filter(model_name=model_name)
+        .order_by("-submitted_at")
+        .values_list("revision", "precision")
+        .first()
+    ) or (
+        Entry.objects.filter(model_name=model_name)
+        .order_by("-submission_date", "-pk")
+        .values_list("revision_sha", "precision")
+        .first()
+    )
+    if known is None:
+        try:
+            sha = client.model_info(model_name).sha
+        except client.HubNotFound as exc:
+            raise NotFound(f"Unknown model {model_name}.", details={"model": model_name}) from exc
+        except client.HubError as exc:
+            raise ServiceUnavailable(
+                "The Hugging Face Hub is unavailable; try again later.",
+                details={"reason": "hub_unavailable"},
+            ) from exc
+        known = (sha or "", DEFAULT_PRECISION)
+    return Target(model_name, revision or known[0], precision or known[1])
+
+
+def _log_event(target: Target, user: User, vote_type: str) -> None:
+    line = {
+        "model": target.model_name,
+        "revision": target.revision,
+        "precision": target.precision,
+        "username": user.hub_username or user.username,
+        "timestamp": timezone.now().isoformat().replace("+00:00", "Z"),
+        "vote_type": vote_type,
+    }
+    mirror.record_append("votes", VOTES_FILE, orjson.dumps(line))
+
+
+def _rescore(target: Target, delta: int) -> None:
+    if not delta:
+        return
+    changed = EvalRequest.objects.filter(
+        model_name=target.model_name, revision=target.revision, precision=target.precision
+    ).update(score=F("score") + delta)
+    if changed:
+        transaction.on_commit(status_invalidate)
+
+
+def _limit(user: User) -> None:
+    quota_reserve(
+        user=user,
+        kind="vote",
+        limit=settings.VOTE_LIMIT,
+        window=dt.timedelta(seconds=settings.VOTE_LIMIT_WINDOW),
+    )
+
+
+def _current(user: User, target: Target) -> Vote | None:
+    return (
+        Vote.objects.select_for_update()
+        .filter(
+            user=user,
+            model_name=target.model_name,
+            revision=target.revision,
+            precision=target.precision,
+            voided=False,
+        )
+        .first()
+    )
+
+
+def vote_cast(*, user: User, target: Target, vote_type: str, limited: bool = True) -> Vote:
+    """Cast a vote or change its direction; the same vote twice is a 409."""
+    with transaction.atomic():
+        if limited:
+            _limit(user)  # also locks the user's row: their votes go one at a time
+        vote = _current(user, target)
+        if vote is not None and vote.vote_type == vote_type:
+            raise Conflict(
+                f"You already voted {vote_type} on {target.model_name}.",
+                details={"vote_type": vote_type, "revision": target.revision},
+            )
+        if vote is None:
+            vote = Vote(
+                user=user,
+                model_name=target.model_name,
+                revision=target.revision,
+                precision=target.precision,
+                vote_type=vote_type,
+            )
+            try:
+                with transaction.atomic():
+                    vote.save()
+            except IntegrityError as exc:  # the same vote, committed by a concurrent request
+                raise Conflict(f"You already voted on {target.model_name}.") from exc
+            delta = vote.value
+        else:
+            delta = -vote.value
+            vote.vote_type = vote_type
+            vote.save(update_fields=["vote_type", "updated_at"])
+            delta += vote.value
+        _rescore(target, delta)
+        _log_event(target, user, vote_type)
+    return vote
+
+
+def vote_withdraw(*, user: User, target: Target) -> None:
+    with transaction.atomic():
+        vote = _current(user, target)
+        if vote is None:
+            raise NotFound(
+                f"You have no vote on {target.model_name} at {target.revision[:7]}.",
+                details={"revision": target.revision, "precision": target.precision},
+            )
+        vote.delete()
+        _rescore(target, -vote.value)
+        _log_event(target, user, "withdrawn")
+
+
+def votes_void(*, user: User) -> int:
+    """A maintainer voids all of a user's counting votes: they stop counting, the rows stay."""
+    voided = 0
+    with transaction.atomic():
+        for vote in Vote.objects.select_for_update().filter(user=user, voided=False):
+            vote.voided = True
+            vote.save(update_fields=["voided", "updated_at"])
+            target = Target(vote.model_name, vote.revision, vote.precision)
+            _rescore(target, -vote.value)
+            _log_event(target, user, "voided")
+            voided += 1
+    return voided
+
+
+def submitter_vote(*, user: User, target: Target) -> None:
+    """The submitter's own up vote for their submission (as upstream), unless already cast."""
+    try:
+        vote_cast(user=user, target=target, vote_type=VoteType.UP, limited=False)
+    except Conflict:
+        pass
