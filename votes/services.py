@@ -8,6 +8,7 @@ line of the mirrored votes_data.jsonl, written to the outbox in that transaction
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 
@@ -176,7 +177,5 @@ def votes_void(*, user: User) -> int:
 
 def submitter_vote(*, user: User, target: Target) -> None:
     """The submitter's own up vote for their submission (as upstream), unless already cast."""
-    try:
+    with contextlib.suppress(Conflict):
         vote_cast(user=user, target=target, vote_type=VoteType.UP, limited=False)
-    except Conflict:
-        pass
