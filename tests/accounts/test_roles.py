@@ -34,18 +34,44 @@ def allowed(caller: str, lowest: str) -> bool:
 BODIES: dict[str, dict[str, Any]] = {
     "/v1/auth/login": {"username": "someone", "password": "pw-xxxxxxxx"},
     "/v1/auth/api-keys": {"name": "walk", "role": "viewer"},
-}
+    "/api/models/submit": {"model_id": "acme/tiny", "precision": "bfloat16",
+                           "model_type": "chat"},
+    "/api/votes/acme/tiny": {"vote_type": "down"},
+}  # fmt: skip
+PLACES = {"{org}": "acme", "{name}": "tiny", "{user_id}": "alice"}
+
+
+def build_world(request: pytest.FixtureRequest, path: str) -> None:
+    """What the model paths name: a model on the local Hub and in the queue."""
+    if not path.startswith(("/api/models/", "/api/votes/")):
+        return
+    from tests.submissions.conftest import publish
+    from tests.submissions.test_status import make_request
+
+    if path == "/api/models/submit":
+        publish(request.getfixturevalue("hub"), "acme/tiny")
+    make_request("acme/tiny", revision="a" * 40, precision="float16")
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize(("method", "path", "lowest"), role_table())
-def test_role_table(method: str, path: str, lowest: str, caller: str) -> None:
+def test_role_table(
+    method: str, path: str, lowest: str, caller: str, request: pytest.FixtureRequest
+) -> None:
+    build_world(request, path)
     if caller == "anonymous":
         client = APIClient()
     else:
         user = make_user(f"{caller}-walker", caller)
         client = client_for(user)
+        if method == "DELETE" and path.startswith("/api/votes/"):
+            from votes import services as votes
+
+            target = votes.Target("acme/tiny", "a" * 40, "float16")
+            votes.vote_cast(user=user, target=target, vote_type="up")
+    for placeholder, value in PLACES.items():
+        path = path.replace(placeholder, value)
     if "{id}" in path:
         owner = make_user("key-owner", "user") if caller == "anonymous" else user
         path = path.replace("{id}", str(services.api_key_create(owner=owner, name="k").api_key.pk))

@@ -160,6 +160,43 @@ class HubServer:
         self.state.write_meta(repo_type, repo_id, meta)
         return meta["sha"]
 
+    def add_model(
+        self,
+        repo_id: str,
+        *,
+        card: str | None = None,
+        license: str | None = None,
+        config: dict[str, Any] | None = None,
+        tokenizer_config: dict[str, Any] | None = None,
+        params: int | None = None,
+        dtype: str = "BF16",
+        **meta: Any,
+    ) -> str:
+        """A model repo: README.md (with `license` in its YAML header), config.json,
+        tokenizer_config.json and safetensors weights declaring `params` parameters (None: a
+        pickle checkpoint, whose size the Hub cannot tell). `meta` sets repo info fields
+        (private, gated, likes...). Returns the new sha."""
+        files: dict[str, bytes] = {}
+        if card is not None:
+            header = f"---\nlicense: {license}\n---\n" if license else ""
+            files["README.md"] = (header + card).encode()
+        if config is not None:
+            files["config.json"] = json.dumps(config).encode()
+        if tokenizer_config is not None:
+            files["tokenizer_config.json"] = json.dumps(tokenizer_config).encode()
+        if params is None:
+            files["pytorch_model.bin"] = b"\0" * 16
+        else:
+            files["model.safetensors"] = _safetensors_header({"weight": (dtype, [params])})
+            meta["safetensors"] = {"parameters": {dtype: params}, "total": params}
+        if license:
+            meta.setdefault("cardData", {"license": license})
+        sha = ""
+        for path, data in files.items():
+            sha = self.add_file(repo_id, path, data, repo_type="model")
+        self.set_repo_meta(repo_id, **meta)
+        return sha
+
     def set_repo_meta(self, repo_id: str, repo_type: str = "model", **fields: Any) -> None:
         """Set repo info fields: sha, private, gated, cardData, allowed_tokens (who may read)."""
         self.state.repo_dir(repo_type, repo_id).mkdir(parents=True, exist_ok=True)
@@ -337,6 +374,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if method == "GET":
             self.wfile.write(data)
+
+
+def _safetensors_header(tensors: dict[str, tuple[str, list[int]]]) -> bytes:
+    """A safetensors file with only its header: the shapes are declared, no data follows."""
+    header: dict[str, Any] = {"__metadata__": {"format": "pt"}}
+    offset = 0
+    for name, (dtype, shape) in tensors.items():
+        size = 2
+        for dim in shape:
+            size *= dim
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + size]}
+        offset += size
+    encoded = json.dumps(header).encode()
+    return len(encoded).to_bytes(8, "little") + encoded
 
 
 def _blob_id(data: bytes) -> str:
