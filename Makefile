@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# torch before the evaluation extra, so that pip keeps this CPU build instead of pulling CUDA.
+TORCH ?= torch==2.13.0
 
 .PHONY: help run test lint typecheck schema bench install migrate demo-data clean
 
@@ -13,11 +15,12 @@ help: ## list the commands
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v "is ignored" || true
-	$(BIN)/python -m pip install --quiet -e '.[dev]' 2>&1 | grep -v "is ignored" || true
-	@$(BIN)/python -c "import django, rest_framework, celery, gunicorn" || { echo "install failed"; exit 1; }
+	$(BIN)/python -m pip install --quiet '$(TORCH)' 2>&1 | grep -v "is ignored" || true
+	$(BIN)/python -m pip install --quiet -e '.[dev,eval]' 2>&1 | grep -v "is ignored" || true
+	@$(BIN)/python -c "import django, rest_framework, celery, gunicorn, lm_eval, torch" || { echo "install failed"; exit 1; }
 	@rm -f $(VENV)/.installed-* && touch $@
 
-install: $(STAMP) ## create .venv and install the project with its dev tools
+install: $(STAMP) ## create .venv and install the project with its dev tools and lm-eval
 
 migrate: install ## apply database migrations
 	$(BIN)/python manage.py migrate --no-input -v0

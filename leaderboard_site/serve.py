@@ -1,7 +1,8 @@
 """`make run`: the whole system in one command.
 
-Starts the web server on BIND_ADDRESS, a Celery worker with the beat scheduler, and stops them
-all together on Ctrl-C or when any of them exits.
+Starts the web server on BIND_ADDRESS, a Celery worker with the beat scheduler, an evaluation
+worker (the `evaluation` queue, one job at a time), and stops them all together on Ctrl-C or
+when any of them exits.
 
 The web server is gunicorn with threaded workers: `make bench` measured it 8x faster than daphne
 on the full leaderboard (sendfile for the snapshot, no thread hop per request), and daphne
@@ -33,9 +34,15 @@ def _commands() -> dict[str, list[str]]:
         ],
         "worker": [
             python, "-m", "celery", "-A", "leaderboard_site", "worker", "--beat",
-            "--queues", "default,evaluation", "--concurrency", "2",
+            "--queues", "default", "--concurrency", "2", "-n", "default@%h",
             "--loglevel", settings.LOG_LEVEL.upper(),
             "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME,
+        ],
+        # One evaluation at a time per process: a model takes the machine's memory.
+        "evaluator": [
+            python, "-m", "celery", "-A", "leaderboard_site", "worker",
+            "--queues", "evaluation", "--concurrency", "1", "-n", "evaluation@%h",
+            "--loglevel", settings.LOG_LEVEL.upper(),
         ],
     }  # fmt: skip
 

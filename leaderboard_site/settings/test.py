@@ -13,6 +13,7 @@ if REDIS_URL:
     CACHES["default"]["LOCATION"] = TEST_REDIS_URL
     CACHES["ratelimit"]["LOCATION"] = TEST_REDIS_URL
     RATE_LIMIT_REDIS_URL = TEST_REDIS_URL
+    CELERY_BROKER_URL = TEST_REDIS_URL  # flushed with the cache before each test
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -20,6 +21,7 @@ if REDIS_URL:
         }
     }
 else:
+    CELERY_BROKER_URL = "memory://"  # tasks a test enqueues vanish with the test process
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
         "ratelimit": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rl"},

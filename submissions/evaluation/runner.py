@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -115,6 +116,30 @@ def _task_manager() -> Any:
     return TaskManager(include_path=include, include_defaults=not include)
 
 
+PUNKT_FILES = ("collocations.tab", "sent_starters.txt", "abbrev_types.txt", "ortho_context.tab")
+
+
+def ensure_punkt_tab() -> None:
+    """IFEval splits sentences with NLTK's `punkt_tab` model, which lm-eval downloads when its
+    IFEval code is imported. Without network access (or a real copy installed) we give NLTK an
+    empty English model under VAR_DIR/nltk_data: Punkt then runs without learned abbreviations,
+    so IFEval's sentence counts may differ slightly from upstream on text with abbreviations."""
+    import nltk
+
+    try:
+        nltk.data.find("tokenizers/punkt_tab/english/")
+        return
+    except LookupError:
+        pass
+    root = Path(settings.VAR_DIR) / "nltk_data"
+    english = root / "tokenizers" / "punkt_tab" / "english"
+    english.mkdir(parents=True, exist_ok=True)
+    for name in PUNKT_FILES:
+        (english / name).touch()
+    if str(root) not in nltk.data.path:
+        nltk.data.path.insert(0, str(root))
+
+
 def _hub_environment() -> None:
     """transformers and datasets read the Hub's address and token from the environment."""
     os.environ.setdefault("HF_ENDPOINT", settings.HF_ENDPOINT)
@@ -131,6 +156,7 @@ def run(request: EvalRequest, *, progress: Callable[[str], None] | None = None) 
             "lm-eval is not installed on this worker: pip install '.[eval]'"
         ) from exc
     _hub_environment()
+    ensure_punkt_tab()
     args = model_args(request)
     say = progress or (lambda message: None)
     say(f"evaluating {request.model_name} on {', '.join(settings.EVAL_TASKS)}")

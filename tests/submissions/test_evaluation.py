@@ -1,0 +1,189 @@
+"""The real lm-evaluation-harness on our tiny leaderboard tasks with SmolLM2-135M-Instruct.
+
+The scores asserted are the ones this model really gets on tests/fixtures/lm_eval_tasks
+(greedy decoding, lm-eval's fixed seeds, answers capped at 32 tokens): not perfect ones.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from leaderboard.models import Entry
+from leaderboard_site.hub.models import MirrorChange
+from submissions import services
+from submissions.models import EvalRequest, Status
+from tests.conftest import PROJECT
+from tests.submissions.test_status import make_request
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+pytest.importorskip("lm_eval", reason="the evaluation extra is not installed: pip install .[eval]")
+
+EXPECTED = {  # what SmolLM2-135M-Instruct scores on the fixtures
+    "bbh_raw": 5 / 9,  # 3/5 boolean expressions + 2/4 sports, weighted by size
+    "bbh": 10.0,  # (0.6 of 2 choices -> 20) and (0.5 of 2 -> 0), averaged
+    "musr_raw": 2 / 3,
+    "musr": 100 / 3,
+    "gpqa_raw": 0.25,
+    "gpqa": 0.0,
+    "mmlu_pro_raw": 2 / 3,
+    "mmlu_pro": (2 / 3 - 0.1) / 0.9 * 100,
+    "ifeval_raw": 0.125,  # prompt-level 0/3, instruction-level 1/4
+    "math_raw": 0.0,
+}
+
+
+@pytest.fixture(scope="session")
+def harness(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from tests.support.evaluation import TASKS, render_tasks, smollm2
+
+    model = smollm2()
+    tasks = render_tasks(tmp_path_factory.mktemp("lm_eval_tasks"))
+    return {
+        "EVAL_BACKEND": "hf",
+        "EVAL_MODEL_ARGS": f"pretrained={model},dtype=float32",
+        "EVAL_TASKS": TASKS,
+        "EVAL_INCLUDE_PATH": str(tasks),
+        "EVAL_BATCH_SIZE": "4",
+        "EVAL_MAX_GEN_TOKS": 32,
+        "EVAL_LIMIT": None,
+    }
+
+
+@pytest.fixture
+def eval_settings(settings, harness: dict[str, Any]) -> Any:
+    for name, value in harness.items():
+        setattr(settings, name, value)
+    return settings
+
+
+def test_evaluate_command_runs_the_harness_and_publishes_the_entry(eval_settings) -> None:
+    request = make_request("acme/smollm2", model_type="chat", architectures=["LlamaForCausalLM"],
+                           params_billions=0.135, license="apache-2.0")  # fmt: skip
+    call_command("evaluate", "acme/smollm2")
+    request.refresh_from_db()
+    assert request.status == Status.FINISHED, request.reason
+    assert request.results["results"]["leaderboard_mmlu_pro"]["acc,none"] == pytest.approx(2 / 3)
+    entry = Entry.objects.get()
+    assert request.entry == entry
+    assert (entry.model_name, entry.revision_sha, entry.precision) == (
+        "acme/smollm2",
+        request.revision,
+        "bfloat16",
+    )
+    for field, value in EXPECTED.items():
+        assert getattr(entry, field) == pytest.approx(value), field
+    scores = [entry.ifeval, entry.bbh, entry.math, entry.gpqa, entry.musr, entry.mmlu_pro]
+    assert entry.average == pytest.approx(sum(scores) / 6)
+    assert entry.architecture == "LlamaForCausalLM"
+    assert entry.co2_cost > 0
+    # The request file says FINISHED in the mirror's outbox.
+    last = MirrorChange.objects.filter(dataset="requests").order_by("id").last()
+    assert b'"status": "FINISHED"' in bytes(last.content)
+
+
+def test_a_model_that_cannot_load_fails_with_the_reason(eval_settings, tmp_path) -> None:
+    eval_settings.EVAL_MODEL_ARGS = f"pretrained={tmp_path / 'missing'}"
+    request = make_request("acme/broken")
+    with pytest.raises(CommandError, match="FAILED"):
+        call_command("evaluate", "acme/broken")
+    request.refresh_from_db()
+    assert request.status == Status.FAILED
+    assert "missing" in request.reason
+    assert request.log_tail  # the harness's log, for the admin
+    assert not Entry.objects.exists()
+
+
+def test_the_evaluate_command_needs_a_request(eval_settings) -> None:
+    with pytest.raises(CommandError, match="submit it first"):
+        call_command("evaluate", "acme/nothing")
+
+
+# --- a worker killed mid-run ------------------------------------------------------------
+WORKER = "-m celery -A leaderboard_site worker -Q evaluation --concurrency 1 --loglevel WARNING"
+
+
+def _worker(name: str, environ: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            *WORKER.split(),
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"{name}@%h",
+        ],
+        cwd=PROJECT,
+        env=environ,
+        start_new_session=True,  # its own process group: kill -9 takes the pool child too
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.needs_postgres
+@pytest.mark.needs_redis
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_run_leaves_the_job_to_another(eval_settings, harness) -> None:
+    from submissions import tasks
+
+    eval_settings.EVAL_LEASE_SECONDS = 6
+    database = connection.settings_dict
+    environ = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "leaderboard_site.settings.test",
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+        f"{database['NAME']}",
+        "EVAL_LEASE_SECONDS": "6",
+        "EVAL_TASKS": ",".join(harness["EVAL_TASKS"]),
+        **{k: str(v) for k, v in harness.items() if k not in ("EVAL_TASKS", "EVAL_LIMIT")},
+    }
+    request = make_request("acme/smollm2")
+
+    first = _worker("first", environ)
+    try:
+        tasks.evaluate_next.delay()
+        _wait_for(lambda: _status(request) == Status.EVALUATING, 60, "the first worker's claim")
+        time.sleep(3)  # mid-run: the model is loading or answering
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        assert _status(request) == Status.EVALUATING  # held by a dead job
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+
+    second = _worker("second", environ)
+    try:
+        # The lease runs out; beat's reconciliation puts the job back and wakes a worker.
+        _wait_for(lambda: services.requests_reclaim_expired() == (1, 0), 30, "the lease")
+        tasks.evaluate_next.delay()
+        _wait_for(lambda: _status(request) == Status.FINISHED, 240, "the second run")
+    finally:
+        os.killpg(second.pid, signal.SIGKILL)
+        second.wait()
+    request.refresh_from_db()
+    assert request.attempts == 2
+    assert request.job_id.startswith("second@")
+    assert Entry.objects.count() == 1  # results written once
+    assert Entry.objects.get().bbh == pytest.approx(EXPECTED["bbh"])
+
+
+def _status(request: EvalRequest) -> str:
+    return EvalRequest.objects.values_list("status", flat=True).get(pk=request.pk)
