@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from functools import reduce
 from operator import or_
 
@@ -67,3 +68,22 @@ def entries_ordered(queryset: QuerySet[Entry], ordering: str) -> QuerySet[Entry]
     field = ORDERINGS[ordering.lstrip("-")]
     expression = F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
     return queryset.order_by(expression, "model_name", "precision", "pk")
+
+
+CONTENTS_PATH = "data/train-00000-of-00001.parquet"
+
+
+def contents_parquet() -> bytes:
+    """Every entry as a row of the contents dataset, as the parquet file the Hub mirror holds."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from leaderboard.contents import FIELDS, Row, raw_row
+
+    queryset = Entry.objects.order_by(
+        "model_name", "precision", "revision_sha", "chat_template"
+    ).values_list(*FIELDS)
+    rows = [raw_row(Row._make(values)) for values in queryset.iterator(chunk_size=5000)]
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows), buffer, compression="zstd")
+    return buffer.getvalue()

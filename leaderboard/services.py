@@ -10,6 +10,8 @@ from django.db import transaction
 
 from leaderboard.contents import DATA_FIELDS, IDENTITY, RowError, parse_row
 from leaderboard.models import Entry, OfficialProvider
+from leaderboard.selectors import CONTENTS_PATH
+from leaderboard_site.hub import mirror
 
 
 class ImportRowError(ValueError):
@@ -174,4 +176,5 @@ def entry_record_evaluation(
         defaults=values,
     )
     snapshot_schedule_rebuild()
+    mirror.record_regenerate("contents", CONTENTS_PATH)
     return entry

@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -364,3 +366,52 @@ def request_complete(
         )
     request.refresh_from_db()
     return moved
+
+
+# --- pulling the requests dataset (an external evaluator's status changes) ---------------------
+EXTERNAL_STATUS = {
+    "RUNNING": (Status.EVALUATING, [Status.PENDING]),
+    "FINISHED": (Status.FINISHED, [Status.PENDING, Status.EVALUATING]),
+    "FAILED": (Status.FAILED, [Status.PENDING, Status.EVALUATING]),
+}
+
+
+@dataclass
+class RequestsPull:
+    changed: int = 0
+    unchanged: int = 0
+    unknown: int = 0  # files of requests we do not hold (e.g. upstream history)
+    skipped: int = 0  # unreadable files, or transitions our queue does not allow
+
+
+def requests_pull(folder: Path, *, dry_run: bool = False) -> RequestsPull:
+    """Apply the statuses an external evaluator wrote into request files (RUNNING, FINISHED,
+    FAILED) to our requests. Running it again changes nothing."""
+    summary = RequestsPull()
+    ours = dict(EvalRequest.objects.values_list("mirror_path", "pk"))
+    for path in sorted(folder.rglob("*.json")):
+        relative = path.relative_to(folder).as_posix()
+        if relative not in ours:
+            summary.unknown += 1
+            continue
+        try:
+            external = orjson.loads(path.read_bytes()).get("status")
+        except (orjson.JSONDecodeError, AttributeError, OSError):
+            summary.skipped += 1
+            continue
+        request = EvalRequest.objects.get(pk=ours[relative])
+        wanted = EXTERNAL_STATUS.get(str(external))
+        if wanted is None or wanted[0] == request.status:
+            summary.unchanged += 1
+            continue
+        to, allowed = wanted
+        if request.status not in allowed:
+            summary.skipped += 1
+            continue
+        if not dry_run:
+            fields: dict[str, Any] = {"lease_expires_at": None, "job_id": "external"}
+            if to != Status.EVALUATING:
+                fields["finished_at"] = timezone.now()
+            request_transition(request, to=to, allowed_from=allowed, **fields)
+        summary.changed += 1
+    return summary

@@ -44,3 +44,14 @@ class Vote(models.Model):
     @property
     def value(self) -> int:
         return 1 if self.vote_type == VoteType.UP else -1
+
+
+class KnownEvent(models.Model):
+    """A line of the mirrored votes_data.jsonl we already hold: written by us when the vote was
+    cast, or imported by a pull. A pull applies only the lines not known here."""
+
+    digest = models.CharField(max_length=64, unique=True)  # sha256 of the line
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.digest[:12]

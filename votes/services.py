@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import orjson
@@ -25,7 +28,9 @@ from leaderboard_site.api.errors import Conflict, NotFound, ServiceUnavailable
 from leaderboard_site.hub import client, mirror
 from submissions.models import EvalRequest
 from submissions.selectors import status_invalidate
-from votes.models import Vote, VoteType
+from votes.models import KnownEvent, Vote, VoteType
+
+logger = logging.getLogger(__name__)
 
 VOTES_FILE = "votes_data.jsonl"
 DEFAULT_PRECISION = "bfloat16"
@@ -68,16 +73,23 @@ def resolve_target(model_name: str, revision: str | None, precision: str | None)
     return Target(model_name, revision or known[0], precision or known[1])
 
 
+def _digest(line: bytes) -> str:
+    return hashlib.sha256(line.strip()).hexdigest()
+
+
 def _log_event(target: Target, user: User, vote_type: str) -> None:
-    line = {
-        "model": target.model_name,
-        "revision": target.revision,
-        "precision": target.precision,
-        "username": user.hub_username or user.username,
-        "timestamp": timezone.now().isoformat().replace("+00:00", "Z"),
-        "vote_type": vote_type,
-    }
-    mirror.record_append("votes", VOTES_FILE, orjson.dumps(line))
+    line = orjson.dumps(
+        {
+            "model": target.model_name,
+            "revision": target.revision,
+            "precision": target.precision,
+            "username": user.hub_username or user.username,
+            "timestamp": timezone.now().isoformat().replace("+00:00", "Z"),
+            "vote_type": vote_type,
+        }
+    )
+    KnownEvent.objects.create(digest=_digest(line))  # a pull will not apply our own line
+    mirror.record_append("votes", VOTES_FILE, line)
 
 
 def _rescore(target: Target, delta: int) -> None:
@@ -179,3 +191,71 @@ def submitter_vote(*, user: User, target: Target) -> None:
     """The submitter's own up vote for their submission (as upstream), unless already cast."""
     with contextlib.suppress(Conflict):
         vote_cast(user=user, target=target, vote_type=VoteType.UP, limited=False)
+
+
+# --- pulling the Hub's votes file ------------------------------------------------------------
+@dataclass
+class PullSummary:
+    applied: int = 0
+    known: int = 0
+    skipped: int = 0  # unreadable lines, or users we cannot map
+
+
+def _apply(user: User, target: Target, vote_type: str) -> None:
+    """Bring one person's vote to what an imported event says, without logging it again."""
+    vote = _current(user, target)
+    if vote_type in (VoteType.UP, VoteType.DOWN):
+        if vote is None:
+            vote = Vote(user=user, model_name=target.model_name, revision=target.revision,
+                        precision=target.precision, vote_type=vote_type)  # fmt: skip
+            vote.save()
+            _rescore(target, vote.value)
+        elif vote.vote_type != vote_type:
+            vote.vote_type = vote_type
+            vote.save(update_fields=["vote_type", "updated_at"])
+            _rescore(target, 2 * vote.value)
+    elif vote is not None and vote_type in ("withdrawn", "voided"):
+        if vote_type == "withdrawn":
+            vote.delete()
+        else:
+            vote.voided = True
+            vote.save(update_fields=["voided", "updated_at"])
+        _rescore(target, -vote.value)
+
+
+def votes_pull(lines: Iterable[bytes], *, dry_run: bool = False) -> PullSummary:
+    """Apply, in order, the lines of a votes_data.jsonl that we do not hold yet (the Hub's
+    history, or votes cast elsewhere). Running it again applies nothing."""
+    from leaderboard_site.accounts.services import hub_user_resolve
+
+    summary = PullSummary()
+    for raw in lines:
+        if not raw.strip():
+            continue
+        digest = _digest(raw)
+        if KnownEvent.objects.filter(digest=digest).exists():
+            summary.known += 1
+            continue
+        try:
+            event = orjson.loads(raw)
+            target = Target(str(event["model"]), str(event["revision"]),
+                            str(event.get("precision") or DEFAULT_PRECISION))  # fmt: skip
+            vote_type = str(event["vote_type"])
+            username = str(event["username"])
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            summary.skipped += 1
+            continue
+        if dry_run:
+            summary.applied += 1
+            continue
+        with transaction.atomic():
+            try:
+                user = hub_user_resolve(hub_username=username)
+            except Conflict:
+                logger.warning("votes pull: %s is a local account not linked to the Hub", username)
+                summary.skipped += 1
+                continue
+            _apply(user, target, vote_type)
+            KnownEvent.objects.create(digest=digest)
+        summary.applied += 1
+    return summary

@@ -18,7 +18,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -62,6 +62,22 @@ def record_delete(dataset: str, path: str) -> None:
     _record(dataset, path, Operation.DELETE)
 
 
+def record_regenerate(dataset: str, path: str) -> None:
+    """The file is derived from the database (e.g. the contents parquet): build it at push time,
+    once however many changes asked for it."""
+    if (dataset, path) not in _generators:
+        raise ValueError(f"no generator registered for {dataset}/{path}")
+    _record(dataset, path, Operation.REGENERATE)
+
+
+_generators: dict[tuple[str, str], Callable[[], bytes]] = {}
+
+
+def register_generator(dataset: str, path: str, build: Callable[[], bytes]) -> None:
+    """Apps register the files they derive from the database (in AppConfig.ready)."""
+    _generators[(dataset, path)] = build
+
+
 # --- targets -------------------------------------------------------------------------------------
 class PushInProgress(Exception):
     """Another process is pushing this dataset."""
@@ -75,6 +91,10 @@ class Target(Protocol):
     def head(self, dataset: str) -> str | None: ...
 
     def read(self, dataset: str, path: str, revision: str | None) -> bytes | None: ...
+
+    def local_copy(self, dataset: str, patterns: list[str]) -> Path | None:
+        """A local folder with the dataset's files matching `patterns` (None: no dataset)."""
+        ...
 
     def commit(
         self,
@@ -98,6 +118,12 @@ class HubTarget:
 
     def read(self, dataset: str, path: str, revision: str | None) -> bytes | None:
         return client.read_file(repo_id(dataset), path, revision=revision, repo_type="dataset")
+
+    def local_copy(self, dataset: str, patterns: list[str]) -> Path | None:
+        try:
+            return client.download_dataset(repo_id(dataset), patterns=patterns)
+        except client.HubNotFound:
+            return None
 
     def commit(
         self, dataset: str, *, files: dict[str, bytes | None], message: str, parent: str | None
@@ -128,6 +154,10 @@ class FolderTarget:
     def read(self, dataset: str, path: str, revision: str | None) -> bytes | None:
         target = self._folder(dataset) / path
         return target.read_bytes() if target.is_file() else None
+
+    def local_copy(self, dataset: str, patterns: list[str]) -> Path | None:
+        folder = self._folder(dataset)
+        return folder if folder.is_dir() else None
 
     def commit(
         self, dataset: str, *, files: dict[str, bytes | None], message: str, parent: str | None
@@ -193,15 +223,18 @@ class Plan:
     puts: dict[str, bytes] = field(default_factory=dict)
     appends: dict[str, list[bytes]] = field(default_factory=dict)
     deletes: set[str] = field(default_factory=set)
+    regenerate: set[str] = field(default_factory=set)
 
     @property
     def paths(self) -> list[str]:
-        return sorted({*self.puts, *self.appends, *self.deletes})
+        return sorted({*self.puts, *self.appends, *self.deletes, *self.regenerate})
 
     def files(self, read: client.Reader) -> dict[str, bytes | None]:
         """The content of every touched file after this push (None: deleted)."""
         files: dict[str, bytes | None] = dict.fromkeys(self.deletes)
         files.update(self.puts)
+        for path in self.regenerate:
+            files[path] = _generators[(self.dataset, path)]()
         for path, lines in self.appends.items():
             base = files.get(path) if path in files else read(path)
             files[path] = _join_lines(base, lines)
@@ -223,14 +256,21 @@ def plan(dataset: str) -> Plan:
         row_id, path, operation, content = row
         result.last_id, result.changes = row_id, result.changes + 1
         content = bytes(content)
-        if operation == Operation.PUT:
+        if operation == Operation.REGENERATE:
+            result.regenerate.add(path)
+            result.puts.pop(path, None)
+            result.appends.pop(path, None)
+            result.deletes.discard(path)
+        elif operation == Operation.PUT:
             result.puts[path] = content
             result.appends.pop(path, None)
             result.deletes.discard(path)
+            result.regenerate.discard(path)
         elif operation == Operation.DELETE:
             result.deletes.add(path)
             result.puts.pop(path, None)
             result.appends.pop(path, None)
+            result.regenerate.discard(path)
         elif path in result.puts:
             result.puts[path] = _join_lines(result.puts[path], [content])
         else:

@@ -9,6 +9,7 @@ class Operation(models.TextChoices):
     PUT = "put"  # the file's whole new content
     APPEND = "append"  # lines to add at the end of the file
     DELETE = "delete"
+    REGENERATE = "regenerate"  # rebuild the whole file from the database at push time
 
 
 class MirrorChange(models.Model):
@@ -20,7 +21,7 @@ class MirrorChange(models.Model):
 
     dataset = models.CharField(max_length=64)
     path = models.CharField(max_length=500)
-    operation = models.CharField(max_length=8, choices=Operation.choices)
+    operation = models.CharField(max_length=10, choices=Operation.choices)
     content = models.BinaryField(blank=True, default=b"")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -34,3 +34,17 @@ def mirror_push_all() -> None:
     for dataset in mirror.DATASETS:
         if MirrorChange.objects.filter(dataset=dataset).exists():
             mirror_push.delay(dataset)
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(client.HubUnavailable,),
+    retry_backoff=30,
+    max_retries=5,
+)
+def mirror_pull_all() -> str:
+    """Import what others changed in the pulled datasets (idempotent)."""
+    from leaderboard_site.hub import sync
+
+    return "; ".join(str(sync.pull(dataset)) for dataset in sync.PULLABLE)

@@ -347,6 +347,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": MIRROR_INTERVAL,
         "options": {"expires": MIRROR_INTERVAL},
     },
+    "mirror-pull": {
+        "task": "leaderboard_site.hub.tasks.mirror_pull_all",
+        "schedule": MIRROR_INTERVAL,
+        "options": {"expires": MIRROR_INTERVAL},
+    },
     "reclaim-expired-evaluations": {
         "task": "submissions.tasks.reclaim_expired",
         "schedule": max(5, EVAL_LEASE_SECONDS // 2),

@@ -109,3 +109,22 @@ def test_paths_cannot_leave_the_dataset_folder(settings) -> None:
 def test_unknown_datasets_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown dataset"), transaction.atomic():
         mirror.record_put("secrets", "a", b"")
+
+
+def test_the_contents_parquet_is_built_at_push_time_and_reads_back(settings) -> None:
+    from leaderboard.selectors import CONTENTS_PATH
+    from leaderboard.services import entries_import
+    from leaderboard.sources import read_rows
+    from tests.leaderboard.factories import EntryFactory
+
+    EntryFactory.create_batch(3)
+    with transaction.atomic():
+        mirror.record_regenerate("contents", CONTENTS_PATH)
+        mirror.record_regenerate("contents", CONTENTS_PATH)  # twice: built once
+    result = mirror.push("contents")
+    assert (result.changes, result.files) == (2, 1)
+    path = folder(settings, "contents") / CONTENTS_PATH
+    rows = list(read_rows(path))
+    assert len(rows) == 3
+    summary = entries_import(rows=rows, schedule_rebuild=False)
+    assert (summary.created, summary.updated) == (0, 0)  # read back: identical to the entries

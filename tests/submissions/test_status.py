@@ -26,10 +26,8 @@ def make_request(name: str, status: str = Status.PENDING, **fields: Any) -> Eval
         "status": status,
     }
     defaults.update(fields)
-    count = EvalRequest.objects.count()
-    return EvalRequest.objects.create(
-        model_name=name, mirror_path=f"{name}_{count}.json", **defaults
-    )
+    defaults.setdefault("mirror_path", f"{name}_{EvalRequest.objects.count()}.json")
+    return EvalRequest.objects.create(model_name=name, **defaults)
 
 
 def test_status_groups_every_request(anon) -> None:
