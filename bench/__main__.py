@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import auth, leaderboard
+from bench import auth, leaderboard, submissions, votes
 
-SUITES = {"leaderboard": leaderboard.main, "auth": auth.main}
+SUITES = {
+    "leaderboard": leaderboard.main,
+    "auth": auth.main,
+    "submissions": submissions.main,
+    "votes": votes.main,
+}
 
 
 def main() -> int:

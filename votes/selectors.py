@@ -4,23 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Count
+
 from votes.models import Vote, VoteType
 
 
 def model_counts(model_name: str) -> dict[str, Any]:
     """The counts of one model, aggregated from the votes themselves (zeros when none)."""
-    rows = Vote.objects.filter(model_name=model_name, voided=False).values_list(
-        "revision", "precision", "vote_type"
+    rows = (
+        Vote.objects.filter(model_name=model_name, voided=False)
+        .values_list("revision", "precision", "vote_type")
+        .annotate(count=Count("pk"))
+        .order_by()
     )
     up = down = 0
     by_revision: dict[str, dict[str, int]] = {}
     by_config: dict[str, dict[str, int]] = {}
-    for revision, precision, vote_type in rows.iterator():
+    for revision, precision, vote_type, count in rows:
         key = "up" if vote_type == VoteType.UP else "down"
-        up, down = (up + 1, down) if key == "up" else (up, down + 1)
+        up, down = (up + count, down) if key == "up" else (up, down + count)
         for bucket, name in ((by_revision, revision), (by_config, f"{revision}:{precision}")):
             counts = bucket.setdefault(name, {"up": 0, "down": 0})
-            counts[key] += 1
+            counts[key] += count
     return {
         "total_votes": up + down,
         "up_votes": up,

@@ -1,0 +1,185 @@
+"""Votes bench (PostgreSQL).
+
+- votes at a fixed arrival rate (open loop: a request is sent when it is due, whatever the server
+  is doing, and its latency counts from that moment) of 300/s from 1,000 distinct users for 30 s,
+  rate limits lifted: target every vote accepted and p99 <= 100 ms, with this load generator
+  on the same 2-core machine; then rising rates, to find the highest that holds p99 <= 100 ms;
+- pushing 10,000 outbox rows as one commit to the local Hub server (target <= 10 s), beside the
+  same commit made straight with huggingface_hub (the floor).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import PROJECT, free_port, isolated_environment, python, save, server
+
+USERS = 1_000
+MODELS = 40
+SHA = "d" * 40
+RATES = (300, 450, 600, 800, 1000)
+OUTBOX = 10_000
+
+
+def _gunicorn(port: int) -> list[str]:
+    return [
+        python(), "-m", "gunicorn", "leaderboard_site.wsgi:application", "-b", f"127.0.0.1:{port}",
+        "-w", "2", "-k", "gthread", "--threads", "4", "--log-level", "warning",
+    ]  # fmt: skip
+
+
+def _people() -> list[str]:
+    from leaderboard_site.accounts import tokens
+    from leaderboard_site.accounts.models import User
+    from submissions.models import EvalRequest
+
+    User.objects.bulk_create([User(username=f"voter{i}", role="user") for i in range(USERS)])
+    EvalRequest.objects.bulk_create(
+        [
+            EvalRequest(model_name=f"bench/m{i}", revision=SHA, precision="bfloat16",
+                        weight_type="Original", model_type="chat", mirror_path=f"bench/m{i}.json")
+            for i in range(MODELS)
+        ]
+    )  # fmt: skip
+    return [tokens.issue(username=f"voter{i}", role="user")[0] for i in range(USERS)]
+
+
+async def _open_loop(base: str, plan: list[tuple[str, str, str]], rate: float) -> dict[str, Any]:
+    import aiohttp
+
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lag: list[float] = []
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one(token: str, model: str, vote_type: str, due: float) -> None:
+            async with session.post(
+                f"{base}/api/votes/{model}",
+                json={"vote_type": vote_type},
+                headers={"Authorization": f"Bearer {token}"},
+            ) as response:
+                await response.read()
+            latencies.append((time.perf_counter() - due) * 1000)
+            statuses[response.status] = statuses.get(response.status, 0) + 1
+
+        start = time.perf_counter() + 0.2
+        tasks = []
+        for index, (token, model, vote_type) in enumerate(plan):
+            due = start + index / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            else:
+                lag.append(-delay * 1000)
+            tasks.append(asyncio.create_task(one(token, model, vote_type, due)))
+        await asyncio.gather(*tasks)
+    ordered = sorted(latencies)
+    return {
+        "rate": rate,
+        "sent": len(plan),
+        "statuses": statuses,
+        "p50_ms": round(statistics.median(ordered), 1),
+        "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1], 1),
+        "max_ms": round(ordered[-1], 1),
+        "generator_late_ms_max": round(max(lag, default=0.0), 1),
+    }
+
+
+def _plan(tokens: list[str], count: int, rng: random.Random, used: set) -> list:
+    plan = []
+    while len(plan) < count:
+        user, model = rng.randrange(USERS), rng.randrange(MODELS)
+        if (user, model) in used:
+            continue  # every vote is a first vote: all should be accepted
+        used.add((user, model))
+        plan.append((tokens[user], f"bench/m{model}", rng.choice(["up", "up", "down"])))
+    return plan
+
+
+def _load(env: dict[str, str], duration: int) -> dict[str, Any]:
+    tokens = _people()
+    rng, used = random.Random(5), set()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    run_env = {**env, "VOTE_LIMIT": "1000000"}
+    runs: dict[str, Any] = {}
+    with server(_gunicorn(port), run_env, f"{base}/health"):
+        asyncio.run(_open_loop(base, _plan(tokens, 300, rng, used), 100))  # warm up
+        runs["fixed"] = asyncio.run(_open_loop(base, _plan(tokens, 300 * 30, rng, used), 300))
+        runs["rising"] = []
+        for rate in RATES[1:]:
+            result = asyncio.run(_open_loop(base, _plan(tokens, rate * duration, rng, used), rate))
+            runs["rising"].append(result)
+            if result["p99_ms"] > 100:
+                break
+    return runs
+
+
+def _push() -> dict[str, float]:
+    from django.conf import settings
+    from django.db import transaction
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    from leaderboard_site.hub import mirror
+    from tests.support.hub_server import HubServer
+
+    with tempfile.TemporaryDirectory() as root, HubServer(Path(root)) as hub:
+        hub.add_token("hf_bench", "bench", orgs=[settings.HF_ORGANIZATION])
+        settings.HF_ENDPOINT, settings.HF_TOKEN = hub.url, "hf_bench"
+        settings.MIRROR_TARGET = "leaderboard_site.hub.mirror.HubTarget"
+        with transaction.atomic():
+            for index in range(OUTBOX):
+                line = (f'{{"model": "bench/m{index % MODELS}", "username": "voter{index}", '
+                        f'"vote_type": "up", "n": {index}}}').encode()  # fmt: skip
+                mirror.record_append("votes", "votes_data.jsonl", line)
+        started = time.perf_counter()
+        result = mirror.push("votes")
+        pushed = time.perf_counter() - started
+        commits = len(hub.commits(f"{settings.HF_ORGANIZATION}/votes"))
+        content = mirror.target().read("votes", "votes_data.jsonl", None) or b""
+        started = time.perf_counter()
+        HfApi(endpoint=hub.url, token="hf_bench").create_commit(
+            f"{settings.HF_ORGANIZATION}/votes", repo_type="dataset", commit_message="floor",
+            operations=[CommitOperationAdd(path_in_repo="copy.jsonl", path_or_fileobj=content)],
+        )  # fmt: skip
+        floor = time.perf_counter() - started
+    return {"push_s": round(pushed, 2), "changes": result.changes, "commits": commits,
+            "lines": content.count(b"\n"), "direct_commit_s": round(floor, 2)}  # fmt: skip
+
+
+def main(duration: int = 10) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    with isolated_environment() as env:
+        if "postgres" not in env.get("DATABASE_URL", ""):
+            print("  (SQLite: set DATABASE_URL to a PostgreSQL server for the real figures)")
+        results["load"] = _load(env, duration)
+        results["push"] = _push()
+    fixed = results["load"]["fixed"]
+    accepted = fixed["statuses"].get(201, 0)
+    print(
+        f"  300 votes/s for 30 s from {USERS:,} users: {accepted}/{fixed['sent']} accepted, "
+        f"p50 {fixed['p50_ms']} ms, p99 {fixed['p99_ms']} ms (max {fixed['max_ms']} ms; "
+        f"generator late by up to {fixed['generator_late_ms_max']} ms) | p99 / 100 ms = "
+        f"{fixed['p99_ms'] / 100:.2f}"
+    )
+    held = [r["rate"] for r in [fixed, *results["load"]["rising"]] if r["p99_ms"] <= 100]
+    for run in results["load"]["rising"]:
+        print(f"  {run['rate']:>5} votes/s for {duration} s: p99 {run['p99_ms']} ms, "
+              f"statuses {run['statuses']}")  # fmt: skip
+    print(f"  highest rate holding p99 <= 100 ms: {max(held, default=0)} votes/s")
+    push = results["push"]
+    print(
+        f"  push {push['changes']:,} outbox rows: {push['push_s']} s in {push['commits']} commit "
+        f"({push['lines']:,} lines) | the same file committed directly: {push['direct_commit_s']} "
+        f"s | target <= 10 s"
+    )
+    path = save("votes", results)
+    print(f"  Saved {path.relative_to(PROJECT)}")
+    return results
