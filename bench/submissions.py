@@ -89,7 +89,7 @@ def _submit(env: dict[str, str]) -> dict[str, Any]:
         run_env = {**env, "HF_ENDPOINT": hub.url, "SUBMISSION_QUOTA": "100000"}
         with server(_gunicorn(port), run_env, f"{base}/health"):
             health = [_get_ms(f"{base}/health") for _ in range(SUBMISSIONS)]
-            for index in range(20):  # warm up both workers (imports, connections)
+            for _ in range(20):  # warm up both workers (imports, connections)
                 _post(f"{base}/api/models/submit", {"model_id": "bench/missing", "precision":
                       "float16", "model_type": "chat"}, token)  # fmt: skip
             timings, statuses = [], []
