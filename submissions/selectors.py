@@ -1,15 +1,20 @@
 """Reads for submissions: the status lists, built once per change and shared by every process.
 
 The lists are rebuilt after a change (the version key is bumped on commit), serialized once with
-orjson and kept in the cache; a web process keeps the bytes of the version it last served. Only
-`wait_time` of pending requests depends on the clock, so pending items are re-timed per request.
+orjson and kept in the cache. Only `wait_time` of pending requests depends on the clock: a web
+process renders each response body (and its gzip) at most once a second, so pending wait times
+are at most a second old, and serves those bytes until the second or the version changes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import threading
+import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -85,21 +90,21 @@ def _build() -> dict[str, Any]:
     }
 
 
-def _current() -> dict[str, Any]:
+def _current() -> tuple[str, dict[str, Any]]:
     version = cache.get(VERSION_KEY)
     if version is None:
         status_invalidate()
         version = cache.get(VERSION_KEY)
     with _lock:
         if _local.get("version") == version:
-            return _local["lists"]
+            return version, _local["lists"]
     lists = cache.get(f"{VERSION_KEY}:{version}")
     if lists is None:
         lists = _build()
         cache.set(f"{VERSION_KEY}:{version}", lists, timeout=3600)
     with _lock:
         _local.update(version=version, lists=lists)
-    return lists
+    return version, lists
 
 
 def _pending_json(lists: dict[str, Any]) -> bytes:
@@ -108,9 +113,40 @@ def _pending_json(lists: dict[str, Any]) -> bytes:
     return orjson.dumps([{**item, "wait_time": _wait(at, now)} for item, at in pairs])
 
 
-def status_body() -> bytes:
+@dataclass(frozen=True)
+class Body:
+    identity: bytes
+    gzip: bytes
+
+
+_bodies: dict[str, tuple[Any, Body]] = {}
+
+
+def _rendered(name: str, render: Callable[[dict[str, Any]], bytes]) -> Body:
+    version, lists = _current()
+    key = (version, int(time.time()))
+    with _lock:
+        cached = _bodies.get(name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+    identity = render(lists)
+    body = Body(identity, gzip.compress(identity, compresslevel=4, mtime=0))
+    with _lock:
+        _bodies[name] = (key, body)
+    return body
+
+
+def status_body() -> Body:
     """GET /api/models/status: {pending, evaluating, finished, failed}."""
-    lists = _current()
+    return _rendered("status", _status_json)
+
+
+def pending_body() -> Body:
+    """GET /api/models/pending: the queue, in the order it is evaluated."""
+    return _rendered("pending", _pending_json)
+
+
+def _status_json(lists: dict[str, Any]) -> bytes:
     rest = lists["rest"]
     return b"".join(
         [
@@ -125,11 +161,6 @@ def status_body() -> bytes:
             b"}",
         ]
     )
-
-
-def pending_body() -> bytes:
-    """GET /api/models/pending: the queue, in the order it is evaluated."""
-    return _pending_json(_current())
 
 
 def model_requests(model_name: str) -> list[dict[str, Any]]:

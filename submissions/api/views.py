@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpResponse
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -22,8 +23,14 @@ from submissions.api.serializers import (
 from submissions.checks import Submission
 
 
-def _json(body: bytes) -> HttpResponse:
-    response = HttpResponse(body, content_type="application/json")
+def _json(request: Request, body: selectors.Body) -> HttpResponse:
+    """The prepared body, gzipped for clients that take it (the middleware leaves it be)."""
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = HttpResponse(body.gzip, content_type="application/json")
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(body.identity, content_type="application/json")
+    patch_vary_headers(response, ("Accept-Encoding",))
     response["Cache-Control"] = "no-cache"
     return response
 
@@ -70,7 +77,7 @@ class StatusView(APIView):
 
     @extend_schema(responses=StatusListsSerializer)
     def get(self, request: Request) -> HttpResponse:
-        return _json(selectors.status_body())
+        return _json(request, selectors.status_body())
 
 
 class PendingView(APIView):
@@ -80,7 +87,7 @@ class PendingView(APIView):
 
     @extend_schema(responses=RequestItemSerializer(many=True))
     def get(self, request: Request) -> HttpResponse:
-        return _json(selectors.pending_body())
+        return _json(request, selectors.pending_body())
 
 
 class ModelStatusView(APIView):

@@ -161,3 +161,16 @@ def test_the_admin_lists_and_acts(client, db) -> None:
     request.refresh_from_db()
     assert request.status == Status.PENDING
     assert client.get(f"/admin/submissions/evalrequest/{request.pk}/change/").status_code == 200
+
+
+def test_the_lists_are_served_gzipped_to_clients_that_take_it(anon) -> None:
+    import gzip
+
+    for index in range(30):
+        make_request(f"acme/m{index}")
+    plain = anon.get("/api/models/status")
+    zipped = anon.get("/api/models/status", HTTP_ACCEPT_ENCODING="gzip")
+    assert zipped["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped["Vary"]
+    assert gzip.decompress(zipped.content) == plain.content
+    assert len(plain.json()["pending"]) == 30
