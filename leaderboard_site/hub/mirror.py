@@ -117,7 +117,11 @@ class HubTarget:
         return client.dataset_head(repo_id(dataset))
 
     def read(self, dataset: str, path: str, revision: str | None) -> bytes | None:
-        return client.read_file(repo_id(dataset), path, revision=revision, repo_type="dataset")
+        try:
+            return client.read_file(repo_id(dataset), path, revision=revision, repo_type="dataset")
+        except client.HubNotFound:
+            # No such repo yet, or the head moved on: the commit's parent check settles it.
+            return None
 
     def local_copy(self, dataset: str, patterns: list[str]) -> Path | None:
         try:

@@ -11,14 +11,19 @@ Run it by hand to try the Hub paths offline:
     python -m tests.support.hub_server --port 8900 --root /tmp/hub
     HF_ENDPOINT=http://127.0.0.1:8900 python manage.py import_contents hub:ORG/NAME
 
-Routes: whoami-v2; repo info (optionally at a revision); the file tree; resolve (HEAD and GET).
-Only the current revision of a repo exists (`main`, or its sha). Tests can inject faults
-(`fail_next`), latency (`delay`) and read the request log (`requests`).
+Routes: whoami-v2; repo info (optionally at a revision); the file tree; resolve (HEAD and GET);
+and the write side of `HfApi.create_repo` / `create_commit`: repos/create, validate-yaml, preupload (every file
+"regular", so contents arrive inline) and the NDJSON commit, which refuses a stale
+`parentCommit` with 412 as the Hub does. Only the current revision of a repo exists (`main`, or
+its sha). Tests can inject faults (`fail_next`, POST included), latency (`delay`), a competing
+commit just before the next one (`on_next_commit`), and read the request log (`requests`) and
+each repo's commits (`commits`).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import json
 import re
@@ -50,6 +55,9 @@ class HubState:
         self.delay = 0.0
         self._faults: list[tuple[int, int, str | None]] = []  # (remaining, status, path prefix)
         self.lock = threading.Lock()
+        self.commit_lock = threading.Lock()
+        self.commits: dict[str, list[dict[str, Any]]] = {}
+        self.before_commit: list[Any] = []  # callables run once, before the next commit
 
     # --- repositories ------------------------------------------------------------------------
     def repo_dir(self, repo_type: str, repo_id: str) -> Path:
@@ -156,7 +164,7 @@ class HubServer:
         meta["sha"] = hashlib.sha1(
             f"{meta.get('sha', '')}:{path_in_repo}:{time.time_ns()}".encode()
         ).hexdigest()
-        meta["lastModified"] = datetime.now(tz=UTC).isoformat().replace("+00:00", "Z")
+        meta["lastModified"] = _now()
         self.state.write_meta(repo_type, repo_id, meta)
         return meta["sha"]
 
@@ -211,6 +219,14 @@ class HubServer:
     def add_token(self, token: str, name: str, orgs: list[str] | None = None) -> None:
         self.state.tokens[token] = {"name": name, "orgs": orgs or []}
 
+    def commits(self, repo_id: str, repo_type: str = "dataset") -> list[dict[str, Any]]:
+        """The commits made through the API, oldest first: sha, parent, message, added, deleted."""
+        return list(self.state.commits.get(f"{repo_type}:{repo_id}", []))
+
+    def on_next_commit(self, action: Any) -> None:
+        """Run `action()` just before the next commit is applied (e.g. a competing commit)."""
+        self.state.before_commit.append(action)
+
     def fail_next(self, count: int = 1, status: int = 503, path_prefix: str | None = None) -> None:
         """Answer the next `count` matching requests with `status`."""
         self.state.add_fault(count, status, path_prefix)
@@ -221,6 +237,8 @@ _API_REPO = re.compile(r"^/api/(models|datasets|spaces)/([^/]+/[^/]+|[^/]+)(?:/r
 _API_TREE = re.compile(
     r"^/api/(models|datasets|spaces)/([^/]+/[^/]+|[^/]+)/tree/([^/]+)(?:/(.*))?$"
 )
+_PREUPLOAD = re.compile(r"^/api/(models|datasets|spaces)/([^/]+/[^/]+)/preupload/([^/]+)$")
+_COMMIT = re.compile(r"^/api/(models|datasets|spaces)/([^/]+/[^/]+)/commit/([^/]+)$")
 _RESOLVE = re.compile(r"^/(?:(datasets|spaces)/)?([^/]+/[^/]+|[^/]+)/resolve/([^/]+)/(.+)$")
 
 
@@ -241,6 +259,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._dispatch("HEAD")
 
+    def do_POST(self) -> None:
+        self.body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._dispatch("POST")
+
     def _dispatch(self, method: str) -> None:
         split = urlsplit(self.path)
         path = unquote(split.path)
@@ -257,6 +279,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(exc)
 
     def _route(self, method: str, path: str, query: dict[str, list[str]]) -> None:
+        if method == "POST":
+            return self._route_write(path)
         if path == "/api/whoami-v2":
             return self._whoami()
         if match := _API_TREE.match(path):
@@ -378,6 +402,99 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "GET":
             self.wfile.write(data)
 
+    # writes -------------------------------------------------------------------------------------
+    def _route_write(self, path: str) -> None:
+        if path == "/api/repos/create":
+            return self._create_repo()
+        if path == "/api/validate-yaml":  # the client checks a README's metadata before a commit
+            return self._json({"errors": [], "warnings": []})
+        if match := _PREUPLOAD.match(path):
+            kind, repo_id, _revision = match.groups()
+            return self._preupload(kind[:-1], repo_id)
+        if match := _COMMIT.match(path):
+            kind, repo_id, revision = match.groups()
+            return self._commit(kind[:-1], repo_id, revision)
+        raise HubError(404, None, f"no route for POST {path}")
+
+    def _writer(self, repo_id: str) -> None:
+        """The token's owner (or one of their organizations) must own the namespace."""
+        user = self.state.tokens.get(self._token() or "")
+        if user is None:
+            raise HubError(401, None, "Invalid credentials in Authorization header")
+        namespace = repo_id.split("/", 1)[0]
+        if namespace != user["name"] and namespace not in user["orgs"]:
+            raise HubError(403, None, f"You don't have the rights to write to {repo_id}")
+
+    def _create_repo(self) -> None:
+        payload = json.loads(self.body or b"{}")
+        repo_type = payload.get("type") or "model"
+        repo_id = "/".join(filter(None, [payload.get("organization"), payload["name"]]))
+        self._writer(repo_id)
+        prefix = "" if repo_type == "model" else f"{repo_type}s/"
+        url = f"http://{self.headers.get('Host')}/{prefix}{repo_id}"
+        with self.state.commit_lock:
+            if self.state.meta_path(repo_type, repo_id).exists():
+                return self._json({"error": "You already created this repo", "url": url}, 409)
+            self.state.repo_dir(repo_type, repo_id).mkdir(parents=True, exist_ok=True)
+            sha = hashlib.sha1(f"init:{repo_id}:{time.time_ns()}".encode()).hexdigest()
+            self.state.write_meta(repo_type, repo_id, {"sha": sha, "private": False})
+        self._json({"url": url, "name": repo_id})
+
+    def _preupload(self, repo_type: str, repo_id: str) -> None:
+        self._writer(repo_id)
+        self.state.meta(repo_type, repo_id)  # 404 when the repo does not exist
+        folder = self.state.repo_dir(repo_type, repo_id)
+        files = []
+        for item in json.loads(self.body)["files"]:
+            current = folder / item["path"]
+            oid = _blob_id(current.read_bytes()) if current.is_file() else None
+            files.append({"path": item["path"], "uploadMode": "regular", "shouldIgnore": False,
+                          "oid": oid})  # fmt: skip
+        self._json({"files": files})
+
+    def _commit(self, repo_type: str, repo_id: str, revision: str) -> None:
+        self._writer(repo_id)
+        lines = [json.loads(line) for line in self.body.splitlines() if line.strip()]
+        header = next(line["value"] for line in lines if line["key"] == "header")
+        while self.state.before_commit:
+            self.state.before_commit.pop(0)()
+        with self.state.commit_lock:
+            meta = self.state.meta(repo_type, repo_id)
+            if revision not in ("main", meta["sha"]):
+                raise HubError(404, "RevisionNotFound", f"Revision {revision} not found")
+            parent = header.get("parentCommit")
+            if parent is not None and parent != meta["sha"]:
+                raise HubError(
+                    412, None, "A commit has happened since. Please refresh and try again."
+                )
+            folder = self.state.repo_dir(repo_type, repo_id)
+            added, deleted = [], []
+            for line in lines:
+                value = line["value"]
+                if line["key"] == "file":
+                    target = folder / value["path"]
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(base64.b64decode(value["content"]))
+                    added.append(value["path"])
+                elif line["key"] == "deletedFile":
+                    target = folder / value["path"]
+                    if not target.is_file():
+                        raise HubError(404, "EntryNotFound", "A file with this name doesn't exist")
+                    target.unlink()
+                    deleted.append(value["path"])
+                elif line["key"] != "header":
+                    raise HubError(400, None, f"unsupported commit operation {line['key']}")
+            sha = hashlib.sha1(f"{meta['sha']}:{time.time_ns()}".encode()).hexdigest()
+            meta.update(sha=sha, lastModified=_now())
+            self.state.write_meta(repo_type, repo_id, meta)
+            self.state.commits.setdefault(f"{repo_type}:{repo_id}", []).append(
+                {"sha": sha, "parent": parent, "message": header.get("summary", ""),
+                 "added": added, "deleted": deleted}
+            )  # fmt: skip
+        prefix = "" if repo_type == "model" else f"{repo_type}s/"
+        url = f"http://{self.headers.get('Host')}/{prefix}{repo_id}/commit/{sha}"
+        self._json({"success": True, "commitOid": sha, "commitUrl": url})
+
 
 def _safetensors_header(tensors: dict[str, tuple[str, list[int]]]) -> bytes:
     """A safetensors file with only its header: the shapes are declared, no data follows."""
@@ -391,6 +508,11 @@ def _safetensors_header(tensors: dict[str, tuple[str, list[int]]]) -> bytes:
         offset += size
     encoded = json.dumps(header).encode()
     return len(encoded).to_bytes(8, "little") + encoded
+
+
+def _now() -> str:
+    """The Hub's timestamp format: milliseconds and a Z."""
+    return datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _blob_id(data: bytes) -> str:
