@@ -25,8 +25,10 @@ def add(path: str, data: bytes) -> CommitOperationAdd:
 
 def test_a_commit_adds_and_deletes_files_in_one_go(api, hub, tmp_path) -> None:
     lines = b"".join(b'{"n": %d}\n' % n for n in range(10_000))
-    first = api.create_commit(REPO, repo_type="dataset", commit_message="one",
-                              operations=[add("votes.jsonl", lines), add("old.txt", b"x")])  # fmt: skip
+    operations = [add("votes.jsonl", lines), add("old.txt", b"x")]
+    first = api.create_commit(
+        REPO, repo_type="dataset", commit_message="one", operations=operations
+    )
     head = api.dataset_info(REPO).sha
     assert head == first.oid
     second = api.create_commit(
