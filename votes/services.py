@@ -1,15 +1,14 @@
 """Writes for votes: cast, change, withdraw, void. Exact under concurrency.
 
-A person's votes are counted one after the other (their user row is locked by the vote quota),
-the unique constraint holds one vote per (person, model, revision, precision), and the queue's
-scores move by atomic increments in the same transaction as the vote. Every change is also a
+The unique constraint holds one vote per (person, model, revision, precision); a change or a
+withdrawal locks the vote's row, so concurrent requests on one vote go one after the other; and
+the queue's scores move by atomic increments in the same transaction as the vote. Every change is also a
 line of the mirrored votes_data.jsonl, written to the outbox in that transaction.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import logging
 from collections.abc import Iterable
@@ -23,8 +22,8 @@ from django.utils import timezone
 
 from leaderboard.models import Entry
 from leaderboard_site.accounts.models import User
-from leaderboard_site.accounts.services import quota_reserve
-from leaderboard_site.api.errors import Conflict, NotFound, ServiceUnavailable
+from leaderboard_site.api import ratelimit
+from leaderboard_site.api.errors import Conflict, NotFound, ServiceUnavailable, TooManyRequests
 from leaderboard_site.hub import client, mirror
 from submissions.models import EvalRequest
 from submissions.selectors import status_invalidate
@@ -103,12 +102,21 @@ def _rescore(target: Target, delta: int) -> None:
 
 
 def _limit(user: User) -> None:
-    quota_reserve(
-        user=user,
-        kind="vote",
-        limit=settings.VOTE_LIMIT,
-        window=dt.timedelta(seconds=settings.VOTE_LIMIT_WINDOW),
+    """VOTE_LIMIT votes per VOTE_LIMIT_WINDOW seconds per person: a token bucket (in Redis when
+    REDIS_URL is set, so shared by every process), on top of the general rate limit."""
+    if not settings.RATE_LIMIT_ENABLED:
+        return
+    decision = ratelimit.take(
+        f"votes:{user.pk}",
+        rate=settings.VOTE_LIMIT / settings.VOTE_LIMIT_WINDOW,
+        burst=settings.VOTE_LIMIT,
     )
+    if not decision.allowed:
+        raise TooManyRequests(
+            f"Vote limit of {settings.VOTE_LIMIT} per {settings.VOTE_LIMIT_WINDOW} s reached.",
+            details={"kind": "vote", "limit": settings.VOTE_LIMIT},
+            extra={"retry_after": decision.retry_after},
+        )
 
 
 def _current(user: User, target: Target) -> Vote | None:
@@ -127,9 +135,9 @@ def _current(user: User, target: Target) -> Vote | None:
 
 def vote_cast(*, user: User, target: Target, vote_type: str, limited: bool = True) -> Vote:
     """Cast a vote or change its direction; the same vote twice is a 409."""
+    if limited:
+        _limit(user)
     with transaction.atomic():
-        if limited:
-            _limit(user)  # also locks the user's row: their votes go one at a time
         vote = _current(user, target)
         if vote is not None and vote.vote_type == vote_type:
             raise Conflict(
