@@ -128,9 +128,8 @@ def _push() -> dict[str, float]:
     from huggingface_hub import CommitOperationAdd, HfApi
 
     from leaderboard_site.hub import mirror
-    from tests.support.hub_server import HubServer
-
     from leaderboard_site.hub.models import MirrorChange
+    from tests.support.hub_server import HubServer
 
     MirrorChange.objects.all().delete()  # the load run's votes: this measures OUTBOX rows
     with tempfile.TemporaryDirectory() as root, HubServer(Path(root)) as hub:
