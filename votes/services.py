@@ -2,8 +2,8 @@
 
 The unique constraint holds one vote per (person, model, revision, precision); a change or a
 withdrawal locks the vote's row, so concurrent requests on one vote go one after the other; and
-the queue's scores move by atomic increments in the same transaction as the vote. Every change is also a
-line of the mirrored votes_data.jsonl, written to the outbox in that transaction.
+the queue's scores move by atomic increments in the same transaction as the vote. Every change
+is also a line of the mirrored votes_data.jsonl, written to the outbox in that transaction.
 """
 
 from __future__ import annotations
