@@ -15,9 +15,9 @@ Routes: whoami-v2; repo info (optionally at a revision); the file tree; resolve 
 and the write side of `HfApi.create_repo` / `create_commit`: repos/create, validate-yaml,
 preupload (every file "regular", so contents arrive inline) and the NDJSON commit, which
 refuses a stale `parentCommit` with 412 as the Hub does. Only the current revision of a repo
-exists (`main`, or its sha). Tests can inject faults (`fail_next`, POST included), latency (`delay`), a competing
-commit just before the next one (`on_next_commit`), and read the request log (`requests`) and
-each repo's commits (`commits`).
+exists (`main`, or its sha). Tests can inject faults (`fail_next`, POST included), latency
+(`delay`), a competing commit just before the next one (`on_next_commit`), and read the request
+log (`requests`) and each repo's commits (`commits`).
 """
 
 from __future__ import annotations
