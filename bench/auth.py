@@ -12,16 +12,9 @@ import statistics
 import time
 from typing import Any
 
-from bench.common import PROJECT, free_port, isolated_environment, python, save, server, wrk
+from bench.common import PROJECT, free_port, gunicorn, isolated_environment, save, server, wrk
 
 URL = "/api/v1/models/?page_size=1&search=no-such-model"
-
-
-def _gunicorn(port: int) -> list[str]:
-    return [
-        python(), "-m", "gunicorn", "leaderboard_site.wsgi:application", "-b", f"127.0.0.1:{port}",
-        "-w", "2", "-k", "gthread", "--threads", "2", "--log-level", "warning",
-    ]  # fmt: skip
 
 
 def _credentials() -> dict[str, dict[str, str]]:
@@ -58,7 +51,7 @@ def main(duration: int = 10) -> dict[str, Any]:
                        "RATE_LIMIT_RPS": "1000000", "RATE_LIMIT_BURST": "1000000"}  # fmt: skip
             port = free_port()
             base = f"http://127.0.0.1:{port}"
-            with server(_gunicorn(port), run_env, f"{base}/health"):
+            with server(gunicorn(port), run_env, f"{base}/health"):
                 for headers in credentials.values():  # warm up: connections, caches, imports
                     wrk(f"{base}{URL}", headers=headers, duration=2)
                 results[limits] = {

@@ -232,3 +232,11 @@ def save(name: str, results: dict[str, object]) -> Path:
 
 def python() -> str:
     return sys.executable
+
+
+def gunicorn(port: int, *, workers: int = 2, threads: int = 2) -> list[str]:
+    """The web server as `make run` starts it (gunicorn, threaded workers) on this port."""
+    return [
+        python(), "-m", "gunicorn", "leaderboard_site.wsgi:application", "-b", f"127.0.0.1:{port}",
+        "-w", str(workers), "-k", "gthread", "--threads", str(threads), "--log-level", "warning",
+    ]  # fmt: skip

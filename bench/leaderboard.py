@@ -19,6 +19,7 @@ from bench.common import (
     PROJECT,
     etag_of,
     free_port,
+    gunicorn,
     isolated_environment,
     nginx_serving,
     python,
@@ -33,11 +34,7 @@ SIZES = (4_576, 100_000)
 GZIP = {"Accept-Encoding": "gzip"}
 
 SERVING_PATHS = {
-    "gunicorn-gthread": lambda port: [
-        python(), "-m", "gunicorn", "leaderboard_site.wsgi:application",
-        "-b", f"127.0.0.1:{port}", "-w", "2", "-k", "gthread", "--threads", "2",
-        "--log-level", "warning",
-    ],
+    "gunicorn-gthread": gunicorn,
     "daphne": lambda port: [
         python(), "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port),
         "leaderboard_site.asgi:application",

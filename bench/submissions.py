@@ -24,9 +24,9 @@ from typing import Any
 from bench.common import (
     PROJECT,
     free_port,
+    gunicorn,
     isolated_environment,
     nginx_serving,
-    python,
     save,
     server,
     wrk,
@@ -34,13 +34,6 @@ from bench.common import (
 
 SUBMISSIONS = 400
 QUEUE = 10_000
-
-
-def _gunicorn(port: int) -> list[str]:
-    return [
-        python(), "-m", "gunicorn", "leaderboard_site.wsgi:application", "-b", f"127.0.0.1:{port}",
-        "-w", "2", "-k", "gthread", "--threads", "2", "--log-level", "warning",
-    ]  # fmt: skip
 
 
 def _post(url: str, body: dict[str, Any], token: str) -> tuple[int, float]:
@@ -87,7 +80,7 @@ def _submit(env: dict[str, str]) -> dict[str, Any]:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         run_env = {**env, "HF_ENDPOINT": hub.url, "SUBMISSION_QUOTA": "100000"}
-        with server(_gunicorn(port), run_env, f"{base}/health"):
+        with server(gunicorn(port), run_env, f"{base}/health"):
             health = [_get_ms(f"{base}/health") for _ in range(SUBMISSIONS)]
             for _ in range(20):  # warm up both workers (imports, connections)
                 _post(f"{base}/api/models/submit", {"model_id": "bench/missing", "precision":
@@ -135,7 +128,7 @@ def _status(env: dict[str, str], duration: int) -> dict[str, Any]:
     base = f"http://127.0.0.1:{port}"
     gzip_header = {"Accept-Encoding": "gzip"}
     results: dict[str, Any] = {}
-    with server(_gunicorn(port), env, f"{base}/health"):
+    with server(gunicorn(port), env, f"{base}/health"):
         bodies = {}
         for name in ("status", "pending"):
             url = f"{base}/api/models/{name}"

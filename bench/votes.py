@@ -18,20 +18,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import PROJECT, free_port, isolated_environment, python, save, server
+from bench.common import PROJECT, free_port, gunicorn, isolated_environment, save, server
 
 USERS = 1_000
 MODELS = 40
 SHA = "d" * 40
 RATES = (50, 100, 150, 200, 250, 300, 400, 500, 700, 1000)
 OUTBOX = 10_000
-
-
-def _gunicorn(port: int) -> list[str]:
-    return [
-        python(), "-m", "gunicorn", "leaderboard_site.wsgi:application", "-b", f"127.0.0.1:{port}",
-        "-w", "2", "-k", "gthread", "--threads", "4", "--log-level", "warning",
-    ]  # fmt: skip
 
 
 def _people() -> list[str]:
@@ -110,7 +103,7 @@ def _load(env: dict[str, str], duration: int) -> dict[str, Any]:
     base = f"http://127.0.0.1:{port}"
     run_env = {**env, "VOTE_LIMIT": "1000000"}
     runs: dict[str, Any] = {}
-    with server(_gunicorn(port), run_env, f"{base}/health"):
+    with server(gunicorn(port, threads=4), run_env, f"{base}/health"):
         asyncio.run(_open_loop(base, _plan(tokens, 300, rng, used), 100))  # warm up
         runs["fixed"] = asyncio.run(_open_loop(base, _plan(tokens, 300 * 30, rng, used), 300))
         runs["rising"] = []
