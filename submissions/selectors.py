@@ -4,6 +4,7 @@ The lists are rebuilt after a change (the version key is bumped on commit), seri
 orjson and kept in the cache. Only `wait_time` of pending requests depends on the clock: a web
 process renders each response body (and its gzip) at most once a second, so pending wait times
 are at most a second old, and serves those bytes until the second or the version changes.
+A status change invalidates the lists at once; score changes (votes) within a second.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from django.utils import timezone
 from submissions.models import EvalRequest, Status
 
 VERSION_KEY = "submissions:status:version"
+SCORES_KEY = "submissions:status:scores"
+SCORES_LAG = 1.0  # seconds
 LISTS = {
     "pending": Status.PENDING,
     "evaluating": Status.EVALUATING,
@@ -90,21 +93,31 @@ def _build() -> dict[str, Any]:
     }
 
 
+def scores_changed() -> None:
+    """Votes moved some scores: the lists follow within SCORES_LAG seconds. Under a stream of
+    votes they are rebuilt at most that often, not once per vote."""
+    cache.set(SCORES_KEY, time.time(), timeout=None)
+
+
 def _current() -> tuple[str, dict[str, Any]]:
-    version = cache.get(VERSION_KEY)
-    if version is None:
+    keys = cache.get_many([VERSION_KEY, SCORES_KEY])
+    if VERSION_KEY not in keys:
         status_invalidate()
-        version = cache.get(VERSION_KEY)
+        keys[VERSION_KEY] = cache.get(VERSION_KEY)
+    version, scores = keys[VERSION_KEY], keys.get(SCORES_KEY, 0.0)
     with _lock:
-        if _local.get("version") == version:
-            return version, _local["lists"]
-    lists = cache.get(f"{VERSION_KEY}:{version}")
+        if _local.get("version") == version and (
+            _local.get("scores") == scores or time.monotonic() - _local["at"] < SCORES_LAG
+        ):
+            return _local["key"], _local["lists"]
+    key = f"{VERSION_KEY}:{version}:{scores}"
+    lists = cache.get(key)
     if lists is None:
         lists = _build()
-        cache.set(f"{VERSION_KEY}:{version}", lists, timeout=3600)
+        cache.set(key, lists, timeout=3600)
     with _lock:
-        _local.update(version=version, lists=lists)
-    return version, lists
+        _local.update(version=version, scores=scores, key=key, lists=lists, at=time.monotonic())
+    return key, lists
 
 
 def _pending_json(lists: dict[str, Any]) -> bytes:

@@ -26,7 +26,7 @@ from leaderboard_site.api import ratelimit
 from leaderboard_site.api.errors import Conflict, NotFound, ServiceUnavailable, TooManyRequests
 from leaderboard_site.hub import client, mirror
 from submissions.models import EvalRequest
-from submissions.selectors import status_invalidate
+from submissions.selectors import scores_changed
 from votes.models import KnownEvent, Vote, VoteType
 
 logger = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def _rescore(target: Target, delta: int) -> None:
         model_name=target.model_name, revision=target.revision, precision=target.precision
     ).update(score=F("score") + delta)
     if changed:
-        transaction.on_commit(status_invalidate)
+        transaction.on_commit(scores_changed)
 
 
 def _limit(user: User) -> None:

@@ -244,3 +244,19 @@ def test_counts_equal_a_fresh_aggregation_after_a_thousand_random_operations(set
         assert EvalRequest.objects.get(model_name=name).score == up - down
     # Every accepted operation is one line in the mirror's outbox, in commit order.
     assert MirrorChange.objects.filter(dataset="votes").count() == outcomes.count("ok")
+
+
+def test_scores_reach_the_status_lists_within_a_second_not_per_vote(
+    alice_client, anon, monkeypatch
+) -> None:
+    from submissions import selectors
+
+    make_request("acme/first", revision=SHA)
+    make_request("acme/second", revision=SHA)
+    names = lambda: [p["name"] for p in anon.get("/api/models/pending").json()]  # noqa: E731
+    assert names() == ["acme/first", "acme/second"]
+    vote(alice_client, "acme/second")
+    selectors.scores_changed()  # what the vote's commit does
+    assert names() == ["acme/first", "acme/second"]  # the lists were built < 1 s ago
+    monkeypatch.setattr(selectors, "SCORES_LAG", 0.0)
+    assert names() == ["acme/second", "acme/first"]
