@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/models/", include("submissions.api.urls")),
     path("api/votes/", include("votes.api.urls")),
     path("v1/auth/", include("leaderboard_site.accounts.api.urls")),
+    path("v1/", include("benchmarks.api.urls")),
     path("admin/", admin.site.urls),
     path("api-docs/openapi.json", SpectacularAPIView.as_view(), name="openapi-schema"),
 ]

@@ -364,3 +364,22 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 60},
     },
 }
+
+# --- Test Bench providers (more in the admin) ---------------------------------------------
+# `openai` (any OpenAI-compatible server) and `anthropic` exist when their key or base URL is
+# set. Keys are never returned by an API nor logged.
+OPENAI_API_KEY = env.optional("OPENAI_API_KEY")
+OPENAI_BASE_URL = env.optional("OPENAI_BASE_URL")
+ANTHROPIC_API_KEY = env.optional("ANTHROPIC_API_KEY")
+ANTHROPIC_BASE_URL = env.optional("ANTHROPIC_BASE_URL")
+ENV_PROVIDERS: dict[str, dict[str, str | None]] = {
+    name: {"kind": name, "base_url": base_url, "api_key": key}
+    for name, key, base_url in (
+        ("openai", OPENAI_API_KEY, OPENAI_BASE_URL),
+        ("anthropic", ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL),
+    )
+    if key or base_url
+}
+PROVIDER_TIMEOUT = env.float("PROVIDER_TIMEOUT", 60.0, minimum=0.1)
+PROVIDER_MAX_RETRIES = env.int("PROVIDER_MAX_RETRIES", 3, minimum=0)
+PROVIDER_MAX_CONCURRENCY = env.int("PROVIDER_MAX_CONCURRENCY", 8, minimum=1)

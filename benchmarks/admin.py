@@ -1,0 +1,58 @@
+"""Maintainers configure providers and prices here; completions are read-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+
+from benchmarks.models import Completion, Price, Provider
+
+
+class ProviderForm(forms.ModelForm):
+    api_key = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Write-only: leave empty to keep the current key.",
+    )
+    base_url = forms.URLField(required=False, assume_scheme="https", max_length=300)
+
+    class Meta:
+        model = Provider
+        fields = ["name", "kind", "base_url", "api_key", "timeout_seconds", "max_retries",
+                  "max_concurrency", "enabled"]  # fmt: skip
+
+    def clean_api_key(self) -> str:
+        return self.cleaned_data["api_key"] or (self.instance.api_key if self.instance else "")
+
+
+@admin.register(Provider)
+class ProviderAdmin(admin.ModelAdmin):
+    form = ProviderForm
+    list_display = ("name", "kind", "base_url", "has_key", "max_concurrency", "enabled")
+
+    @admin.display(boolean=True, description="key set")
+    def has_key(self, obj: Provider) -> bool:
+        return bool(obj.api_key)
+
+
+@admin.register(Price)
+class PriceAdmin(admin.ModelAdmin):
+    list_display = ("provider", "model", "input_per_million", "output_per_million")
+    search_fields = ("provider", "model")
+
+
+@admin.register(Completion)
+class CompletionAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "owner", "provider", "model", "latency_ms", "cost")
+    list_filter = ("provider",)
+    search_fields = ("model", "owner__username")
+    list_select_related = ("owner",)
+    show_full_result_count = False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False

@@ -1,0 +1,67 @@
+"""Test Bench data: model providers, their prices, and completions."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class ProviderKind(models.TextChoices):
+    OPENAI = "openai"  # any OpenAI-compatible base URL: OpenAI, vLLM, llama.cpp, Ollama, TGI...
+    ANTHROPIC = "anthropic"  # the Messages API
+
+
+class Provider(models.Model):
+    """A configured model provider. Its API key is write-only: no API returns it."""
+
+    name = models.SlugField(max_length=50, unique=True)
+    kind = models.CharField(max_length=16, choices=ProviderKind.choices)
+    base_url = models.URLField(max_length=300, blank=True, help_text="empty: the vendor's own")
+    api_key = models.CharField(max_length=300, blank=True)
+    timeout_seconds = models.FloatField(default=60.0)
+    max_retries = models.PositiveIntegerField(default=3)
+    max_concurrency = models.PositiveIntegerField(default=8)
+    enabled = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
+class Price(models.Model):
+    """USD per million input and output tokens of one provider's model."""
+
+    provider = models.CharField(max_length=50)
+    model = models.CharField(max_length=200)
+    input_per_million = models.DecimalField(max_digits=12, decimal_places=6)
+    output_per_million = models.DecimalField(max_digits=12, decimal_places=6)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "model"], name="one_price")]
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.model}"
+
+
+class Completion(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="completions"
+    )
+    provider = models.CharField(max_length=50)
+    model = models.CharField(max_length=200)
+    prompt = models.TextField()
+    text = models.TextField()
+    prompt_tokens = models.PositiveIntegerField()
+    completion_tokens = models.PositiveIntegerField()
+    latency_ms = models.FloatField()
+    cost = models.DecimalField(max_digits=14, decimal_places=8, null=True, blank=True)
+    request_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "-created_at"], name="completion_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.model} {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,21 @@
+"""Cost from the one pricing table (Price, editable in the admin); unknown prices give None."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from benchmarks.models import Price
+
+MILLION = Decimal(1_000_000)
+
+
+def cost(
+    *, provider: str, model: str, prompt_tokens: int, completion_tokens: int
+) -> Decimal | None:
+    """USD for one call, or None when the table has no price for this provider's model."""
+    price = Price.objects.filter(provider=provider, model=model).first()
+    if price is None:
+        return None
+    return (
+        price.input_per_million * prompt_tokens + price.output_per_million * completion_tokens
+    ) / MILLION

@@ -1,0 +1,90 @@
+"""The provider interface: one async call for a completion, one for a stream of text."""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from leaderboard_site.api.errors import ApiError
+
+
+class ProviderError(ApiError):
+    """The provider failed or could not be reached (after the retries): 502 PROVIDER_ERROR."""
+
+    status, code = 502, "PROVIDER_ERROR"
+
+
+class UnknownProvider(ApiError):
+    status, code = 400, "BAD_REQUEST"
+
+
+class UnknownModel(ApiError):
+    status, code = 400, "BAD_REQUEST"
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+
+
+@dataclass
+class Settings:
+    name: str
+    base_url: str | None
+    api_key: str | None
+    timeout: float
+    max_retries: int
+    max_concurrency: int
+
+
+@dataclass
+class ModelProvider:
+    """What every provider implements. At most `max_concurrency` calls run at once per event
+    loop; timeouts and retries (connection errors, 429 honouring Retry-After, 5xx) are the
+    official SDK's, configured from the provider's settings."""
+
+    settings: Settings
+    # An SDK client's connection pool and the concurrency gate belong to one event loop (a
+    # sync view runs each call in a loop of its own; a benchmark run shares one loop).
+    _per_loop: weakref.WeakKeyDictionary[
+        asyncio.AbstractEventLoop, tuple[Any, asyncio.Semaphore]
+    ] = field(default_factory=weakref.WeakKeyDictionary, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    def _loop_state(self) -> tuple[Any, asyncio.Semaphore]:
+        loop = asyncio.get_running_loop()
+        state = self._per_loop.get(loop)
+        if state is None:
+            gate = asyncio.Semaphore(self.settings.max_concurrency)
+            state = self._per_loop[loop] = (self.new_client(), gate)
+        return state
+
+    @property
+    def client(self) -> Any:
+        return self._loop_state()[0]
+
+    def gate(self) -> asyncio.Semaphore:
+        return self._loop_state()[1]
+
+    def new_client(self) -> Any:
+        raise NotImplementedError
+
+    async def complete(
+        self, *, model: str, prompt: str, max_tokens: int, temperature: float, system: str = ""
+    ) -> Generation:
+        raise NotImplementedError
+
+    def stream(
+        self, *, model: str, prompt: str, max_tokens: int, temperature: float, system: str = ""
+    ) -> AsyncIterator[str]:
+        raise NotImplementedError

@@ -1,0 +1,88 @@
+"""Any OpenAI-compatible server (OpenAI, vLLM, llama.cpp, Ollama, TGI, LiteLLM) through the
+official `openai` SDK's async client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import openai
+
+from benchmarks.providers.base import Generation, ModelProvider, ProviderError, UnknownModel
+
+
+class OpenAIProvider(ModelProvider):
+    def new_client(self) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(
+            api_key=self.settings.api_key or "unused",  # local servers take any key
+            base_url=self.settings.base_url or None,
+            timeout=self.settings.timeout,
+            max_retries=self.settings.max_retries,
+        )
+
+    def _messages(self, prompt: str, system: str) -> list[dict[str, str]]:
+        messages = [{"role": "system", "content": system}] if system else []
+        return [*messages, {"role": "user", "content": prompt}]
+
+    async def complete(
+        self, *, model: str, prompt: str, max_tokens: int, temperature: float, system: str = ""
+    ) -> Generation:
+        async with self.gate():
+            started = time.perf_counter()
+            try:
+                response = await self.client.chat.completions.create(
+                    model=model,
+                    messages=self._messages(prompt, system),  # type: ignore[arg-type]
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                )
+            except openai.OpenAIError as exc:
+                raise _translate(self.name, model, exc) from exc
+            latency_ms = (time.perf_counter() - started) * 1000
+        usage = response.usage
+        return Generation(
+            text=response.choices[0].message.content or "",
+            model=response.model or model,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            latency_ms=latency_ms,
+        )
+
+    async def stream(  # type: ignore[override]
+        self, *, model: str, prompt: str, max_tokens: int, temperature: float, system: str = ""
+    ) -> AsyncIterator[str]:
+        async with self.gate():
+            try:
+                chunks = await self.client.chat.completions.create(
+                    model=model,
+                    messages=self._messages(prompt, system),  # type: ignore[arg-type]
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    stream=True,
+                )
+                async for chunk in chunks:
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        yield chunk.choices[0].delta.content
+            except openai.OpenAIError as exc:
+                raise _translate(self.name, model, exc) from exc
+
+
+def _translate(provider: str, model: str, exc: Exception) -> Exception:
+    details: dict[str, Any] = {"provider": provider, "model": model}
+    if isinstance(exc, openai.APIStatusError):
+        details.update(status=exc.status_code, provider_message=_message(exc))
+        if exc.status_code == 404:
+            return UnknownModel(f"{provider} does not serve the model {model!r}.", details=details)
+        if exc.status_code in (400, 422):
+            return UnknownModel(f"{provider} refused the request: {_message(exc)}", details=details)
+    else:
+        details["provider_message"] = str(exc)
+    return ProviderError(f"The provider {provider} failed: {details['provider_message']}",
+                         details=details)  # fmt: skip
+
+
+def _message(exc: openai.APIStatusError) -> str:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    error = body.get("error", body)
+    return str(error.get("message") if isinstance(error, dict) else error) or str(exc)

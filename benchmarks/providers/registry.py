@@ -1,0 +1,58 @@
+"""Configured providers: the admin's (the Provider table), then the environment's defaults
+(`openai` from OPENAI_API_KEY / OPENAI_BASE_URL, `anthropic` from ANTHROPIC_API_KEY /
+ANTHROPIC_BASE_URL). Clients are built once per configuration and reused."""
+
+from __future__ import annotations
+
+import threading
+
+from django.conf import settings
+
+from benchmarks.models import Provider, ProviderKind
+from benchmarks.providers.anthropic_messages import AnthropicProvider
+from benchmarks.providers.base import ModelProvider, Settings, UnknownProvider
+from benchmarks.providers.openai_compatible import OpenAIProvider
+
+KINDS: dict[str, type[ModelProvider]] = {
+    ProviderKind.OPENAI: OpenAIProvider,
+    ProviderKind.ANTHROPIC: AnthropicProvider,
+}
+_built: dict[tuple[str, ...], ModelProvider] = {}
+_lock = threading.Lock()
+
+
+def _from_environment(name: str) -> tuple[str, Settings] | None:
+    configured = settings.ENV_PROVIDERS.get(name)
+    if configured is None:
+        return None
+    return configured["kind"], Settings(
+        name=name,
+        base_url=configured["base_url"],
+        api_key=configured["api_key"],
+        timeout=settings.PROVIDER_TIMEOUT,
+        max_retries=settings.PROVIDER_MAX_RETRIES,
+        max_concurrency=settings.PROVIDER_MAX_CONCURRENCY,
+    )
+
+
+def get(name: str) -> ModelProvider:
+    """The provider called `name`; UnknownProvider (400) when none is configured."""
+    row = Provider.objects.filter(name=name, enabled=True).first()
+    if row is not None:
+        kind, config = row.kind, Settings(
+            name=row.name, base_url=row.base_url or None, api_key=row.api_key or None,
+            timeout=row.timeout_seconds, max_retries=row.max_retries,
+            max_concurrency=row.max_concurrency,
+        )  # fmt: skip
+    elif found := _from_environment(name):
+        kind, config = found
+    else:
+        known = sorted({*settings.ENV_PROVIDERS, *Provider.objects.filter(enabled=True)
+                        .values_list("name", flat=True)})  # fmt: skip
+        raise UnknownProvider(f"Unknown provider {name!r}.", details={"known": known})
+    key = (kind, *map(str, vars(config).values()))
+    with _lock:
+        provider = _built.get(key)
+        if provider is None:
+            provider = _built[key] = KINDS[kind](config)
+    return provider
