@@ -93,6 +93,22 @@ def hub(tmp_path: Path, settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[A
         yield server
 
 
+@pytest.fixture
+def llm(settings: Any) -> Iterator[Any]:
+    """A local OpenAI- and Anthropic-compatible server, as the `openai` and `anthropic`
+    providers."""
+    from tests.support.llm_server import LLMServer
+
+    with LLMServer() as server:
+        settings.ENV_PROVIDERS = {
+            "openai": {"kind": "openai", "base_url": f"{server.url}/v1", "api_key": "sk-test"},
+            "anthropic": {"kind": "anthropic", "base_url": server.url, "api_key": "sk-ant"},
+        }
+        settings.PROVIDER_TIMEOUT = 5.0
+        settings.PROVIDER_MAX_RETRIES = 2
+        yield server
+
+
 # --- people ---------------------------------------------------------------------------------
 def make_user(username: str, role: str, password: str = "pw-" + "x" * 8) -> Any:
     from leaderboard_site.accounts import services

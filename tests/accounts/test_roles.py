@@ -37,12 +37,15 @@ BODIES: dict[str, dict[str, Any]] = {
     "/api/models/submit": {"model_id": "acme/tiny", "precision": "bfloat16",
                            "model_type": "chat"},
     "/api/votes/acme/tiny": {"vote_type": "down"},
+    "/v1/completions": {"provider": "openai", "model": "tiny", "prompt": "Hello there"},
 }  # fmt: skip
 PLACES = {"{org}": "acme", "{name}": "tiny", "{user_id}": "alice"}
 
 
 def build_world(request: pytest.FixtureRequest, path: str) -> None:
-    """What the model paths name: a model on the local Hub and in the queue."""
+    """What the paths name: a model on the local Hub and in the queue; a model provider."""
+    if path.startswith("/v1/completions"):
+        request.getfixturevalue("llm")
     if not path.startswith(("/api/models/", "/api/votes/")):
         return
     from tests.submissions.conftest import publish
