@@ -65,3 +65,26 @@ class Completion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}/{self.model} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Evaluation(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="evaluations"
+    )
+    provider = models.CharField(max_length=50, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    input = models.TextField(blank=True)
+    output = models.TextField()
+    expected = models.TextField(null=True, blank=True)  # noqa: DJ001 (none vs empty differ)
+    context = models.TextField(blank=True)
+    score = models.FloatField()
+    metrics = models.JSONField(default=dict)
+    details = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "-created_at"], name="evaluation_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.model or 'output'} {self.score:.2f}"

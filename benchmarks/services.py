@@ -1,11 +1,15 @@
-"""Writes for the Test Bench: completions (more with evaluations and benchmarks)."""
+"""Writes for the Test Bench: completions and evaluations (benchmark runs come next)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from asgiref.sync import async_to_sync
 
 from benchmarks import providers
-from benchmarks.models import Completion
+from benchmarks.metrics import registry
+from benchmarks.metrics.base import Case
+from benchmarks.models import Completion, Evaluation
 from benchmarks.pricing import cost
 from leaderboard_site.accounts.models import User
 
@@ -43,3 +47,33 @@ def completion_create(
         ),
         request_id=request_id,
     )
+
+
+def evaluation_create(
+    *,
+    owner: User,
+    metrics: list[str],
+    output: str,
+    provider: str = "",
+    model: str = "",
+    input: str = "",
+    expected: str | None = None,
+    context: str = "",
+    latency_ms: float | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> Evaluation:
+    """Score an output with each metric (plugins, run in isolation); the score is their mean."""
+    chosen = [registry.by_name(name) for name in dict.fromkeys(metrics)]  # 400 on unknown
+    case = Case(output=output, expected=expected, input=input or None, context=context or None,
+                latency_ms=latency_ms, parameters=parameters or {})  # fmt: skip
+    scores: dict[str, float] = {}
+    details: dict[str, Any] = {}
+    for plugin in chosen:
+        result, elapsed = registry.run(plugin, case)
+        scores[plugin.name] = result.score
+        details[plugin.name] = {**result.details, "execution_time_ms": round(elapsed, 3)}
+    return Evaluation.objects.create(
+        owner=owner, provider=provider, model=model, input=input, output=output,
+        expected=expected, context=context, score=sum(scores.values()) / len(scores),
+        metrics=scores, details=details,
+    )  # fmt: skip

@@ -1,4 +1,4 @@
-"""Request and response shapes of /v1/completions (seed 002, plus latency_ms and cost)."""
+"""Request and response shapes of /v1/completions, /v1/evaluations and /v1/plugins (seed 002)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from benchmarks.models import Completion
+from benchmarks.models import Completion, Evaluation
 
 
 class CompletionRequestSerializer(serializers.Serializer):
@@ -43,3 +43,51 @@ class CompletionSerializer(serializers.ModelSerializer):
             "completion_tokens": obj.completion_tokens,
             "total_tokens": obj.prompt_tokens + obj.completion_tokens,
         }
+
+
+class EvaluationRequestSerializer(serializers.Serializer):
+    provider = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    model = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    input = serializers.CharField(max_length=200_000, required=False, allow_blank=True, default="")
+    output = serializers.CharField(max_length=200_000, allow_blank=True)
+    expected = serializers.CharField(max_length=200_000, required=False, allow_null=True,
+                                     allow_blank=True, default=None)  # fmt: skip
+    # DRF takes declared fields off the class, so this does not shadow Serializer.context.
+    context = serializers.CharField(  # type: ignore[assignment]
+        max_length=200_000, required=False, allow_blank=True, default=""
+    )
+    latency_ms = serializers.FloatField(min_value=0, required=False, allow_null=True, default=None)
+    parameters = serializers.DictField(required=False, default=dict)
+    metrics = serializers.ListField(
+        child=serializers.CharField(max_length=100), min_length=1, max_length=50
+    )
+
+
+class EvaluationResultSerializer(serializers.ModelSerializer):
+    evaluation_id = serializers.UUIDField(source="id", read_only=True)
+
+    class Meta:
+        model = Evaluation
+        fields = ["evaluation_id", "score", "metrics", "details", "provider", "model",
+                  "created_at"]  # fmt: skip
+
+
+class PluginSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    version = serializers.CharField()
+    plugin_type = serializers.CharField(default="evaluator")
+    status = serializers.ChoiceField(["ready", "error"])
+    description = serializers.CharField()
+
+
+class PluginExecuteSerializer(serializers.Serializer):
+    input = serializers.DictField(
+        help_text="{output (or text), expected?, input?, context?, latency_ms?, parameters?}"
+    )
+
+
+class PluginResultSerializer(serializers.Serializer):
+    output = serializers.DictField()
+    execution_time_ms = serializers.FloatField()
+    request_id = serializers.CharField()

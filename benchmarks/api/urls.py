@@ -4,5 +4,7 @@ from benchmarks.api import views
 
 router = SimpleRouter(trailing_slash=False)
 router.register("completions", views.CompletionViewSet, basename="completion")
+router.register("evaluations", views.EvaluationViewSet, basename="evaluation")
+router.register("plugins", views.PluginViewSet, basename="plugin")
 
 urlpatterns = router.urls

@@ -1,34 +1,54 @@
-"""/v1/completions: ask a provider's model; your completions, and only yours."""
+"""/v1/completions, /v1/evaluations (yours, and only yours) and /v1/plugins."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from benchmarks import services
-from benchmarks.api.serializers import CompletionRequestSerializer, CompletionSerializer
-from benchmarks.models import Completion
+from benchmarks.api.serializers import (
+    CompletionRequestSerializer,
+    CompletionSerializer,
+    EvaluationRequestSerializer,
+    EvaluationResultSerializer,
+    PluginExecuteSerializer,
+    PluginResultSerializer,
+    PluginSerializer,
+)
+from benchmarks.metrics import registry
+from benchmarks.models import Completion, Evaluation
 from leaderboard_site.accounts.authentication import principal_of
 from leaderboard_site.accounts.roles import Role
 from leaderboard_site.api.context import current_request_id
+from leaderboard_site.api.errors import NotFound
+from leaderboard_site.api.pagination import PageNumberPagination
 
 
-class CompletionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):  # fmt: skip
-    serializer_class = CompletionSerializer
+class OwnedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Things people own: listed and shown to their owner (admins: everybody's); somebody
+    else's is 404."""
 
-    def get_queryset(self) -> QuerySet[Completion]:
+    model: type[Completion] | type[Evaluation]
+
+    def get_queryset(self) -> QuerySet[Any]:
         principal = principal_of(self.request)
-        queryset = Completion.objects.order_by("-created_at")
+        queryset = self.model.objects.order_by("-created_at")
         if principal is None or principal.role != Role.ADMIN:
             queryset = queryset.filter(owner=principal.user if principal else None)
         return queryset
+
+
+class CompletionViewSet(OwnedViewSet):
+    serializer_class = CompletionSerializer
+    model = Completion
 
     @extend_schema(
         request=CompletionRequestSerializer,
@@ -45,3 +65,65 @@ class CompletionViewSet(
             owner=principal.user, request_id=current_request_id(), **body.validated_data
         )
         return Response(CompletionSerializer(completion).data, status=status.HTTP_201_CREATED)
+
+
+class EvaluationViewSet(OwnedViewSet):
+    serializer_class = EvaluationResultSerializer
+    model = Evaluation
+
+    @extend_schema(
+        request=EvaluationRequestSerializer,
+        responses={201: EvaluationResultSerializer},
+        description="Score an output with metrics (evaluator plugins): exact_match, contains, "
+        "regex, f1, rouge_l, bleu, json_valid, latency, and the LLM-judged faithfulness, "
+        "relevance, coherence (400 naming JUDGE_PROVIDER/JUDGE_MODEL when no judge is set).",
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = EvaluationRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        principal = principal_of(request)
+        assert principal is not None
+        evaluation = services.evaluation_create(owner=principal.user, **body.validated_data)
+        return Response(EvaluationResultSerializer(evaluation).data, status=status.HTTP_201_CREATED)
+
+
+def _plugin_row(plugin: registry.Plugin) -> dict[str, Any]:
+    return {"id": plugin.id, "name": plugin.name, "version": plugin.version,
+            "plugin_type": "evaluator", "status": plugin.status,
+            "description": plugin.description or plugin.error}  # fmt: skip
+
+
+@extend_schema(parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)])
+class PluginViewSet(viewsets.ViewSet):
+    """Evaluator plugins, discovered through the `leaderboard.evaluators` entry points."""
+
+    @extend_schema(responses=PluginSerializer(many=True))
+    def list(self, request: Request) -> Response:
+        rows = [_plugin_row(p) for p in registry.plugins().values()]
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(PluginSerializer(page, many=True).data)
+
+    @extend_schema(responses=PluginSerializer)
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(PluginSerializer(_plugin_row(registry.by_id(_uuid(pk)))).data)
+
+    @extend_schema(request=PluginExecuteSerializer, responses=PluginResultSerializer)
+    @action(detail=True, methods=["post"])
+    def execute(self, request: Request, pk: str) -> Response:
+        body = PluginExecuteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        plugin = registry.by_id(_uuid(pk))
+        result, elapsed = registry.run(plugin, registry.case_from(body.validated_data["input"]))
+        return Response({
+            "output": {"score": result.score, "details": result.details},
+            "execution_time_ms": round(elapsed, 3),
+            "request_id": current_request_id(),
+        })  # fmt: skip
+
+
+def _uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise NotFound("No such plugin.", details={"id": value}) from exc

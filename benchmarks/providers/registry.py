@@ -25,7 +25,7 @@ def _from_environment(name: str) -> tuple[str, Settings] | None:
     configured = settings.ENV_PROVIDERS.get(name)
     if configured is None:
         return None
-    return configured["kind"], Settings(
+    return str(configured["kind"]), Settings(
         name=name,
         base_url=configured["base_url"],
         api_key=configured["api_key"],

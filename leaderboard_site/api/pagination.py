@@ -33,11 +33,11 @@ class PageNumberPagination(pagination.BasePagination):
     """Pages past the end are empty (not 404); page_size is clamped to MAX_PAGE_SIZE."""
 
     def paginate_queryset(  # type: ignore[override]
-        self, queryset: QuerySet[Any], request: Request, view: Any = None
+        self, queryset: QuerySet[Any] | list[Any], request: Request, view: Any = None
     ) -> list[Any]:
         self.page = _positive_int(request, "page", 1)
         self.page_size = min(_positive_int(request, "page_size", DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE)
-        self.total = queryset.count()
+        self.total = len(queryset) if isinstance(queryset, list) else queryset.count()
         start = (self.page - 1) * self.page_size
         return list(queryset[start : start + self.page_size]) if start < self.total else []
 

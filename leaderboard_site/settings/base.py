@@ -383,3 +383,8 @@ ENV_PROVIDERS: dict[str, dict[str, str | None]] = {
 PROVIDER_TIMEOUT = env.float("PROVIDER_TIMEOUT", 60.0, minimum=0.1)
 PROVIDER_MAX_RETRIES = env.int("PROVIDER_MAX_RETRIES", 3, minimum=0)
 PROVIDER_MAX_CONCURRENCY = env.int("PROVIDER_MAX_CONCURRENCY", 8, minimum=1)
+# The LLM judge of the faithfulness, relevance and coherence metrics (a configured provider).
+JUDGE_PROVIDER = env.optional("JUDGE_PROVIDER")
+JUDGE_MODEL = env.optional("JUDGE_MODEL")
+# Seconds an evaluator plugin may run before its caller gets 504 PLUGIN_TIMEOUT.
+PLUGIN_TIMEOUT = env.float("PLUGIN_TIMEOUT", 10.0, minimum=0.01)
