@@ -11,6 +11,7 @@ from django.db import models
 class ProviderKind(models.TextChoices):
     OPENAI = "openai"  # any OpenAI-compatible base URL: OpenAI, vLLM, llama.cpp, Ollama, TGI...
     ANTHROPIC = "anthropic"  # the Messages API
+    HUGGINGFACE = "huggingface"  # a local transformers model (the eval extra)
 
 
 class Provider(models.Model):

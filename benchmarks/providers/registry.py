@@ -1,6 +1,7 @@
 """Configured providers: the admin's (the Provider table), then the environment's defaults
 (`openai` from OPENAI_API_KEY / OPENAI_BASE_URL, `anthropic` from ANTHROPIC_API_KEY /
-ANTHROPIC_BASE_URL). Clients are built once per configuration and reused."""
+ANTHROPIC_BASE_URL, `huggingface` with HUGGINGFACE_LOCAL=true). Providers are built once per
+configuration and reused."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from django.conf import settings
 from benchmarks.models import Provider, ProviderKind
 from benchmarks.providers.anthropic_messages import AnthropicProvider
 from benchmarks.providers.base import ModelProvider, Settings, UnknownProvider
+from benchmarks.providers.huggingface_local import HuggingFaceProvider
 from benchmarks.providers.openai_compatible import OpenAIProvider
 
 KINDS: dict[str, type[ModelProvider]] = {
     ProviderKind.OPENAI: OpenAIProvider,
     ProviderKind.ANTHROPIC: AnthropicProvider,
+    ProviderKind.HUGGINGFACE: HuggingFaceProvider,
 }
 _built: dict[tuple[str, ...], ModelProvider] = {}
 _lock = threading.Lock()

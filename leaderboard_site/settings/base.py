@@ -380,6 +380,9 @@ ENV_PROVIDERS: dict[str, dict[str, str | None]] = {
     )
     if key or base_url
 }
+# `huggingface`: local transformers models (needs the eval extra); `model` is a Hub id or folder.
+if env.bool("HUGGINGFACE_LOCAL", default=False):
+    ENV_PROVIDERS["huggingface"] = {"kind": "huggingface", "base_url": None, "api_key": None}
 PROVIDER_TIMEOUT = env.float("PROVIDER_TIMEOUT", 60.0, minimum=0.1)
 PROVIDER_MAX_RETRIES = env.int("PROVIDER_MAX_RETRIES", 3, minimum=0)
 PROVIDER_MAX_CONCURRENCY = env.int("PROVIDER_MAX_CONCURRENCY", 8, minimum=1)

@@ -174,3 +174,29 @@ def test_streaming_yields_the_answer_in_pieces(llm) -> None:
     pieces = asyncio.run(collect())
     assert len(pieces) == 4
     assert "".join(pieces) == "one two three four"
+
+
+@pytest.mark.slow
+def test_a_local_transformers_model_answers(alice_client, settings) -> None:
+    pytest.importorskip("transformers")
+    from tests.support.evaluation import smollm2
+
+    settings.ENV_PROVIDERS = {"huggingface": {"kind": "huggingface", "base_url": None,
+                                              "api_key": None}}  # fmt: skip
+    response = alice_client.post(
+        "/v1/completions",
+        {"provider": "huggingface", "model": str(smollm2()), "max_tokens": 12,
+         "prompt": "What is the capital of France? Answer in one word."},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert "Paris" in body["text"]
+    assert body["usage"]["prompt_tokens"] > 10  # the chat template around the question
+    assert 0 < body["usage"]["completion_tokens"] <= 12
+    missing = alice_client.post(
+        "/v1/completions",
+        {"provider": "huggingface", "model": "/nonexistent/model", "prompt": "hi"},
+        format="json",
+    )
+    assert missing.status_code == 400
