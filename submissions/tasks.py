@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from celery import shared_task
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connections
 
 from submissions import services
 from submissions.evaluation.results import ResultsError
@@ -38,15 +38,17 @@ def lease(request: EvalRequest, job_id: str) -> Iterator[threading.Event]:
 
     def renew() -> None:
         interval = settings.EVAL_LEASE_SECONDS / 3
-        while not stop.wait(interval):
-            try:
-                if not services.request_renew_lease(request, job_id=job_id):
-                    lost.set()
-                    return
-            except DatabaseError:
-                logger.warning("could not renew the lease of %s; retrying", request)
-            finally:
-                close_old_connections()
+        try:
+            while not stop.wait(interval):
+                try:
+                    if not services.request_renew_lease(request, job_id=job_id):
+                        lost.set()
+                        return
+                except DatabaseError:
+                    logger.warning("could not renew the lease of %s; retrying", request)
+                    close_old_connections()
+        finally:
+            connections.close_all()  # this thread's own connection
 
     thread = threading.Thread(target=renew, name=f"lease-{request.pk}", daemon=True)
     thread.start()

@@ -13,6 +13,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from django.conf import settings
+from django.db import connections
 
 from benchmarks.metrics.base import Case, Evaluator, NeedsExpected, Result
 from leaderboard_site.api.errors import ApiError, NotFound
@@ -90,7 +91,7 @@ def run(plugin: Plugin, case: Case) -> tuple[Result, float]:
     if plugin.evaluator is None:
         raise PluginFailed(f"The plugin {plugin.name} failed to load: {plugin.error}")
     started = time.perf_counter()
-    future = _pool.submit(plugin.evaluator.evaluate, case)
+    future = _pool.submit(_evaluate, plugin.evaluator, case)
     try:
         result = future.result(timeout=settings.PLUGIN_TIMEOUT)
     except FutureTimeout as exc:
@@ -114,6 +115,15 @@ def run(plugin: Plugin, case: Case) -> tuple[Result, float]:
     if not 0.0 <= score <= 1.0:
         raise PluginFailed(f"The plugin {plugin.name} gave a score outside 0..1: {score}")
     return result, elapsed
+
+
+def _evaluate(evaluator: Evaluator, case: Case) -> Result:
+    """In a pool thread: a plugin that touches the database (the judge looks up its provider)
+    must not leave this thread's connection open."""
+    try:
+        return evaluator.evaluate(case)
+    finally:
+        connections.close_all()
 
 
 def case_from(data: dict[str, Any]) -> Case:

@@ -174,3 +174,22 @@ def test_the_lists_are_served_gzipped_to_clients_that_take_it(anon) -> None:
     assert "Accept-Encoding" in zipped["Vary"]
     assert gzip.decompress(zipped.content) == plain.content
     assert len(plain.json()["pending"]) == 30
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_job_renews_its_lease_and_notices_when_it_lost_it(settings) -> None:
+    import time
+
+    from submissions.tasks import lease
+
+    settings.EVAL_LEASE_SECONDS = 0.3  # renewed every 0.1 s
+    request = make_request("acme/one")
+    claimed = services.request_claim(job_id="job-a")
+    first_deadline = claimed.lease_expires_at
+    with lease(claimed, "job-a") as lost:
+        time.sleep(0.35)
+        renewed = EvalRequest.objects.get(pk=request.pk).lease_expires_at
+        assert renewed > first_deadline
+        EvalRequest.objects.filter(pk=request.pk).update(job_id="job-b")  # taken over
+        time.sleep(0.25)
+        assert lost.is_set()
