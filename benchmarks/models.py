@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from django.conf import settings
@@ -89,3 +90,53 @@ class Evaluation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model or 'output'} {self.score:.2f}"
+
+
+class Dataset(models.Model):
+    """A named, versioned set of items; a new upload under a name is its next version."""
+
+    name = models.SlugField(max_length=100)
+    version = models.PositiveIntegerField()
+    description = models.TextField(blank=True)
+    source = models.CharField(max_length=300, blank=True)  # file name or hub:ORG/NAME
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    item_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "version"], name="dataset_version")]
+        ordering = ["name", "-version"]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class DatasetItem(models.Model):
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="items")
+    index = models.PositiveIntegerField()
+    prompt = models.TextField()  # may hold {{var}} placeholders
+    variables = models.JSONField(default=dict, blank=True)
+    expected = models.TextField(null=True, blank=True)  # noqa: DJ001 (none vs empty differ)
+    choices = models.JSONField(null=True, blank=True)  # multiple choice
+    references = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "index"], name="dataset_item_index")
+        ]
+        ordering = ["dataset", "index"]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} #{self.index}"
+
+    def rendered_prompt(self) -> str:
+        return render_prompt(self.prompt, self.variables)
+
+
+PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def render_prompt(prompt: str, variables: dict[str, object]) -> str:
+    return PLACEHOLDER.sub(lambda m: str(variables[m.group(1)]), prompt)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from django.db import IntegrityError, transaction
+from django.db.models import Max
 
 from benchmarks import providers
+from benchmarks.datasets import Item
 from benchmarks.metrics import registry
 from benchmarks.metrics.base import Case
-from benchmarks.models import Completion, Evaluation
+from benchmarks.models import Completion, Dataset, DatasetItem, Evaluation
 from benchmarks.pricing import cost
 from leaderboard_site.accounts.models import User
 
@@ -77,3 +80,42 @@ def evaluation_create(
         expected=expected, context=context, score=sum(scores.values()) / len(scores),
         metrics=scores, details=details,
     )  # fmt: skip
+
+
+def dataset_create(
+    *,
+    name: str,
+    items: list[Item],
+    description: str = "",
+    source: str = "",
+    created_by: User | None = None,
+) -> Dataset:
+    """Store `items` as the next version of the dataset `name`, all or nothing."""
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                latest = Dataset.objects.filter(name=name).aggregate(v=Max("version"))["v"] or 0
+                dataset = Dataset.objects.create(
+                    name=name, version=latest + 1, description=description, source=source,
+                    created_by=created_by, item_count=len(items),
+                )  # fmt: skip
+                DatasetItem.objects.bulk_create(
+                    [
+                        DatasetItem(
+                            dataset=dataset,
+                            index=index,
+                            prompt=item.prompt,
+                            variables=item.variables,
+                            expected=item.expected,
+                            choices=item.choices,
+                            references=item.references,
+                        )
+                        for index, item in enumerate(items)
+                    ],
+                    batch_size=1000,
+                )
+                return dataset
+        except IntegrityError:  # a concurrent upload took this version number
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")

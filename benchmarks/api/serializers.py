@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from benchmarks.models import Completion, Evaluation
+from benchmarks.models import Completion, Dataset, DatasetItem, Evaluation
 
 
 class CompletionRequestSerializer(serializers.Serializer):
@@ -91,3 +91,32 @@ class PluginResultSerializer(serializers.Serializer):
     output = serializers.DictField()
     execution_time_ms = serializers.FloatField()
     request_id = serializers.CharField()
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Dataset
+        fields = ["name", "version", "description", "source", "item_count", "created_at"]
+
+
+class DatasetItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DatasetItem
+        fields = ["index", "prompt", "variables", "expected", "choices", "references"]
+
+
+class DatasetUploadSerializer(serializers.Serializer):
+    name = serializers.SlugField(max_length=100)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True,
+                                        default="")  # fmt: skip
+    format = serializers.ChoiceField(["jsonl", "json", "csv"], required=False)
+    schema = serializers.ChoiceField(["items", "mmlu"], default="items")
+    file = serializers.FileField(required=False, help_text="multipart upload")
+    content = serializers.CharField(required=False, help_text="the file's text, in JSON bodies")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("file" in attrs) == ("content" in attrs):
+            raise serializers.ValidationError({"file": "send a file or content (one of them)"})
+        if "format" not in attrs and "file" not in attrs:
+            raise serializers.ValidationError({"format": "needed with content"})
+        return attrs

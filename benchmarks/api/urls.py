@@ -6,5 +6,6 @@ router = SimpleRouter(trailing_slash=False)
 router.register("completions", views.CompletionViewSet, basename="completion")
 router.register("evaluations", views.EvaluationViewSet, basename="evaluation")
 router.register("plugins", views.PluginViewSet, basename="plugin")
+router.register("datasets", views.DatasetViewSet, basename="dataset")
 
 urlpatterns = router.urls

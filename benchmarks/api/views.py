@@ -10,13 +10,17 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from benchmarks import services
+from benchmarks import datasets, services
 from benchmarks.api.serializers import (
     CompletionRequestSerializer,
     CompletionSerializer,
+    DatasetItemSerializer,
+    DatasetSerializer,
+    DatasetUploadSerializer,
     EvaluationRequestSerializer,
     EvaluationResultSerializer,
     PluginExecuteSerializer,
@@ -24,11 +28,11 @@ from benchmarks.api.serializers import (
     PluginSerializer,
 )
 from benchmarks.metrics import registry
-from benchmarks.models import Completion, Evaluation
+from benchmarks.models import Completion, Dataset, Evaluation
 from leaderboard_site.accounts.authentication import principal_of
 from leaderboard_site.accounts.roles import Role
 from leaderboard_site.api.context import current_request_id
-from leaderboard_site.api.errors import NotFound
+from leaderboard_site.api.errors import ApiError, NotFound
 from leaderboard_site.api.pagination import PageNumberPagination
 
 
@@ -127,3 +131,72 @@ def _uuid(value: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError as exc:
         raise NotFound("No such plugin.", details={"id": value}) from exc
+
+
+class DatasetViewSet(viewsets.GenericViewSet):
+    """Datasets are shared: anyone signed in reads them, users upload new versions."""
+
+    lookup_field = "name"
+    lookup_value_regex = r"[-\w]+"
+    parser_classes = [JSONParser, MultiPartParser]
+    serializer_class = DatasetSerializer
+
+    def get_queryset(self) -> QuerySet[Dataset]:
+        return Dataset.objects.all()
+
+    def _version(self, name: str) -> Dataset:
+        versions = Dataset.objects.filter(name=name).order_by("-version")
+        raw = self.request.query_params.get("version")
+        if raw is not None:
+            if not raw.isdigit():
+                raise ApiError("version must be a positive integer.", details={"version": raw})
+            versions = versions.filter(version=int(raw))
+        dataset = versions.first()
+        if dataset is None:
+            raise NotFound(f"No dataset {name!r}" + (f" version {raw}." if raw else "."))
+        return dataset
+
+    @extend_schema(responses=DatasetSerializer(many=True))
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(DatasetSerializer(page, many=True).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("version", int, description="default: the latest")],
+        responses=DatasetSerializer,
+    )
+    def retrieve(self, request: Request, name: str) -> Response:
+        return Response(DatasetSerializer(self._version(name)).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("version", int, description="default: the latest")],
+        responses=DatasetItemSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"])
+    def items(self, request: Request, name: str) -> Response:
+        items = self._version(name).items.order_by("index")
+        page = self.paginate_queryset(items)
+        return self.get_paginated_response(DatasetItemSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=DatasetUploadSerializer,
+        responses={201: DatasetSerializer},
+        description="Upload a JSONL, JSON or CSV file (multipart `file`, or `content` and "
+        "`format` in JSON) as the next version of `name`. Bad rows are refused with their "
+        "line numbers in error.details.errors; nothing is stored then.",
+    )
+    def create(self, request: Request) -> Response:
+        body = DatasetUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        upload = data.get("file")
+        raw = upload.read() if upload is not None else data["content"].encode()
+        fmt = data.get("format") or datasets.format_of(upload.name)
+        items = datasets.parse(raw, fmt=fmt, schema=data["schema"])
+        principal = principal_of(request)
+        dataset = services.dataset_create(
+            name=data["name"], items=items, description=data["description"],
+            source=upload.name if upload is not None else "upload",
+            created_by=principal.user if principal else None,
+        )  # fmt: skip
+        return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)

@@ -39,8 +39,9 @@ BODIES: dict[str, dict[str, Any]] = {
     "/api/votes/acme/tiny": {"vote_type": "down"},
     "/v1/completions": {"provider": "openai", "model": "tiny", "prompt": "Hello there"},
     "/v1/evaluations": {"output": "{}", "metrics": ["json_valid"]},
+    "/v1/datasets": {"name": "walk", "format": "jsonl", "content": '{"prompt": "x"}'},
 }  # fmt: skip
-PLACES = {"{org}": "acme", "{name}": "tiny", "{user_id}": "alice"}
+PLACES = {"{org}": "acme", "{name}": "tiny", "{user_id}": "alice", "{dataset}": "arithmetic"}
 
 
 def build_world(request: pytest.FixtureRequest, path: str) -> None:
@@ -86,6 +87,8 @@ def test_role_table(
     if path == "/v1/auth/login":
         make_user("someone", "viewer")
     body = BODIES.get(path) or ({"input": {"output": "{}"}} if path.endswith("/execute") else None)
+    if method == "GET":
+        body = None  # a GET sends no body (as query parameters it would mean something else)
     response = getattr(client, method.lower())(path, body, format="json")
     if allowed(caller, lowest):
         assert response.status_code < 400, (caller, method, path, response.status_code)

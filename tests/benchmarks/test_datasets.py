@@ -1,0 +1,114 @@
+"""Datasets: uploads in three formats, line-numbered refusals, versions, shipped and Hub imports."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+
+from benchmarks.models import Dataset, DatasetItem
+
+pytestmark = pytest.mark.django_db
+
+JSONL = (
+    '{"prompt": "What is {{a}} + {{b}}?", "variables": {"a": 2, "b": 3}, "expected": "5"}\n'
+    '{"prompt": "Pick one", "choices": ["x", "y"], "expected": "y"}\n'
+)
+
+
+def test_the_shipped_datasets_are_there(alice_client) -> None:
+    names = {d["name"] for d in alice_client.get("/v1/datasets?page_size=100").json()["items"]}
+    assert {"mmlu-sample", "arithmetic", "instruction-following"} <= names
+    mmlu = alice_client.get("/v1/datasets/mmlu-sample/items?page_size=1").json()
+    assert mmlu["total"] == 10
+    first = mmlu["items"][0]
+    assert first["choices"] == ["A", "B", "C", "D"]
+    assert first["expected"] == "C"  # Canberra, index 2
+    assert first["prompt"].endswith("C. Canberra\nD. Perth\nAnswer:")
+    arithmetic = DatasetItem.objects.filter(dataset__name="arithmetic").first()
+    assert arithmetic.rendered_prompt() == "What is 12 + 7? Answer with the number only."
+
+
+def test_upload_jsonl_then_a_new_version(alice_client, anon) -> None:
+    upload = SimpleUploadedFile("sums.jsonl", JSONL.encode())
+    response = alice_client.post("/v1/datasets", {"name": "sums", "file": upload})
+    assert response.status_code == 201, response.content
+    assert response.json()["version"] == 1 and response.json()["item_count"] == 2
+    body = {"name": "sums", "format": "jsonl", "content": JSONL.splitlines()[0]}
+    again = alice_client.post("/v1/datasets", body, format="json")
+    assert again.json()["version"] == 2
+    assert alice_client.get("/v1/datasets/sums").json()["item_count"] == 1  # the latest
+    assert alice_client.get("/v1/datasets/sums?version=1").json()["item_count"] == 2
+    assert alice_client.get("/v1/datasets/sums?version=9").status_code == 404
+    assert anon.get("/v1/datasets").status_code == 401
+
+
+def test_json_and_csv(alice_client) -> None:
+    rows = [{"prompt": "Say hi", "expected": "hi", "references": ["hello"]}]
+    body = {"name": "greet", "format": "json", "content": json.dumps(rows)}
+    response = alice_client.post("/v1/datasets", body, format="json")
+    assert response.status_code == 201
+    csv_text = (
+        'prompt,expected,choices,variables\n"Capital of {{c}}?",Paris,,"{""c"": ""France""}"\n'
+    )
+    csv_text += "Pick,b,a|b|c,\n"
+    upload = SimpleUploadedFile("qa.csv", csv_text.encode())
+    response = alice_client.post("/v1/datasets", {"name": "qa", "file": upload})
+    assert response.status_code == 201, response.content
+    items = alice_client.get("/v1/datasets/qa/items").json()["items"]
+    assert items[0]["variables"] == {"c": "France"}
+    assert items[1]["choices"] == ["a", "b", "c"]
+
+
+def test_bad_rows_are_refused_with_their_line_numbers(alice_client) -> None:
+    bad = (
+        '{"prompt": "ok", "expected": "1"}\n'
+        '{"expected": "no prompt"}\n'
+        "\n"
+        '{"prompt": "Hi {{name}}"}\n'
+        '{"prompt": "Pick", "choices": ["a", "b"], "expected": "c"}\n'
+        "not json\n"
+    )
+    upload = SimpleUploadedFile("bad.jsonl", bad.encode())
+    response = alice_client.post("/v1/datasets", {"name": "bad", "file": upload})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["details"]["errors"] == [{"line": 6, "field": None, "message": error["details"]
+                                           ["errors"][0]["message"]}]  # fmt: skip
+    upload = SimpleUploadedFile("bad.jsonl", bad.rsplit("not json", 1)[0].encode())
+    errors = alice_client.post("/v1/datasets", {"name": "bad", "file": upload}).json()["error"]
+    assert [(e["line"], e["field"]) for e in errors["details"]["errors"]] == [
+        (2, "prompt"), (4, "variables"), (5, "expected")
+    ]  # fmt: skip
+    assert not Dataset.objects.filter(name="bad").exists()
+
+
+def test_viewers_read_and_users_upload(alice_client) -> None:
+    from tests.conftest import client_for, make_user
+
+    viewer = client_for(make_user("watcher", "viewer"))
+    assert viewer.get("/v1/datasets").status_code == 200
+    upload = SimpleUploadedFile("x.jsonl", JSONL.encode())
+    assert viewer.post("/v1/datasets", {"name": "x", "file": upload}).status_code == 403
+
+
+def test_import_dataset_from_a_file_and_from_the_hub(hub, tmp_path) -> None:
+    path = tmp_path / "sums.jsonl"
+    path.write_text(JSONL)
+    out = StringIO()
+    call_command("import_dataset", "sums", str(path), stdout=out)
+    assert "sums v1: 2 items" in out.getvalue()
+    mmlu_rows = "\n".join(json.dumps({"question": f"Q{i}?", "choices": ["a", "b", "c", "d"],
+                                      "answer": i % 4}) for i in range(5))  # fmt: skip
+    hub.add_file("cais/mmlu-mini", "test/data.jsonl", mmlu_rows)
+    call_command("import_dataset", "mmlu", "hub:cais/mmlu-mini", "--schema", "mmlu", stdout=out)
+    dataset = Dataset.objects.get(name="mmlu")
+    assert dataset.item_count == 5
+    assert [i.expected for i in dataset.items.order_by("index")] == ["A", "B", "C", "D", "A"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"nope": 1}\n')
+    with pytest.raises(CommandError, match="line 1"):
+        call_command("import_dataset", "bad", str(bad))
