@@ -138,27 +138,31 @@ def vote_cast(*, user: User, target: Target, vote_type: str, limited: bool = Tru
     if limited:
         _limit(user)
     with transaction.atomic():
-        vote = _current(user, target)
-        if vote is not None and vote.vote_type == vote_type:
-            raise Conflict(
-                f"You already voted {vote_type} on {target.model_name}.",
-                details={"vote_type": vote_type, "revision": target.revision},
-            )
-        if vote is None:
-            vote = Vote(
-                user=user,
-                model_name=target.model_name,
-                revision=target.revision,
-                precision=target.precision,
-                vote_type=vote_type,
-            )
-            try:
-                with transaction.atomic():
-                    vote.save()
-            except IntegrityError as exc:  # the same vote, committed by a concurrent request
-                raise Conflict(f"You already voted on {target.model_name}.") from exc
+        # Most votes are first votes: insert, and only on a conflict read (and lock) the vote
+        # that holds the place, to change it.
+        vote = Vote(
+            user=user,
+            model_name=target.model_name,
+            revision=target.revision,
+            precision=target.precision,
+            vote_type=vote_type,
+        )
+        try:
+            with transaction.atomic():
+                vote.save(force_insert=True)
             delta = vote.value
-        else:
+        except IntegrityError:
+            held = _current(user, target)
+            if held is None:  # withdrawn by a concurrent request between the two statements
+                raise Conflict(
+                    f"Your vote on {target.model_name} changed meanwhile; try again."
+                ) from None
+            if held.vote_type == vote_type:
+                raise Conflict(
+                    f"You already voted {vote_type} on {target.model_name}.",
+                    details={"vote_type": vote_type, "revision": target.revision},
+                ) from None
+            vote = held
             delta = -vote.value
             vote.vote_type = vote_type
             vote.save(update_fields=["vote_type", "updated_at"])
