@@ -188,3 +188,18 @@ def test_a_worker_killed_mid_run_leaves_the_job_to_another(
 
 def _status(request: EvalRequest) -> str:
     return EvalRequest.objects.values_list("status", flat=True).get(pk=request.pk)
+
+
+def test_the_web_process_never_imports_the_harness() -> None:
+    code = (
+        "import sys\n"
+        "from leaderboard_site.wsgi import application\n"
+        "from django.urls import resolve\n"
+        "resolve('/api/models/status')\n"
+        "import submissions.admin, submissions.tasks, benchmarks.api.views\n"
+        "print(sorted(m for m in ('lm_eval', 'torch', 'transformers') if m in sys.modules))\n"
+    )
+    environ = {**os.environ, "DJANGO_SETTINGS_MODULE": "leaderboard_site.settings.test"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT, env=environ,
+                            capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+    assert result.stdout.strip().splitlines()[-1] == "[]"
