@@ -79,16 +79,16 @@ def _build() -> dict[str, Any]:
     queue = EvalRequest.objects.exclude(status=Status.CANCELLED).order_by(
         "-score", "submitted_at", "pk"
     )
+    pending_times = []
     for request in queue.iterator(chunk_size=2000):
         lists[names[Status(request.status)]].append(request_item(request))
+        if request.status == Status.PENDING:
+            pending_times.append(request.submitted_at)
     for name in ("finished", "failed"):
         lists[name].reverse()  # newest first
     return {
         "pending": lists["pending"],
-        "pending_times": [
-            dt.datetime.fromisoformat(item["submission_time"].replace("Z", "+00:00"))
-            for item in lists["pending"]
-        ],
+        "pending_times": pending_times,
         "rest": {name: orjson.dumps(lists[name]) for name in ("evaluating", "finished", "failed")},
     }
 

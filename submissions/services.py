@@ -30,7 +30,7 @@ from leaderboard_site.api.errors import Conflict
 from leaderboard_site.hub import mirror
 from submissions import checks
 from submissions.evaluation.results import Evaluation, co2_kg, parse
-from submissions.models import EvalRequest, Status, mirror_base_path
+from submissions.models import ACTIVE, EvalRequest, Status, mirror_base_path
 from submissions.selectors import status_invalidate
 from submissions.signals import request_status_changed
 from votes import services as votes_services
@@ -96,9 +96,7 @@ def request_submit(*, user: User, submission: checks.Submission) -> EvalRequest:
         submission.model_id, facts.sha, submission.precision, submission.use_chat_template
     )
     with transaction.atomic():
-        active = EvalRequest.objects.filter(**identity, status__in=(Status.PENDING,
-                                                                    Status.EVALUATING,
-                                                                    Status.FINISHED))  # fmt: skip
+        active = EvalRequest.objects.filter(**identity, status__in=ACTIVE)
         existing = active.values_list("status", flat=True).first()
         if existing is not None:
             raise checks.CheckFailed(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
@@ -53,16 +52,6 @@ class AnthropicProvider(ModelProvider):
             completion_tokens=message.usage.output_tokens,
             latency_ms=latency_ms,
         )
-
-    async def stream(  # type: ignore[override]
-        self, *, model: str, prompt: str, max_tokens: int, temperature: float, system: str = ""
-    ) -> AsyncIterator[str]:
-        # The Messages API streams too; one answer chunk keeps this provider simple for now.
-        generation = await self.complete(
-            model=model, prompt=prompt, max_tokens=max_tokens, temperature=temperature,
-            system=system,
-        )  # fmt: skip
-        yield generation.text
 
 
 def _translate(provider: str, model: str, exc: Exception) -> Exception:

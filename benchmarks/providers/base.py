@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,7 +46,7 @@ class Settings:
 
 
 @dataclass
-class ModelProvider:
+class ModelProvider(ABC):
     """What every provider implements. At most `max_concurrency` calls run at once per event
     loop; timeouts and retries (connection errors, 429 honouring Retry-After, 5xx) are the
     official SDK's, configured from the provider's settings."""
@@ -76,15 +77,21 @@ class ModelProvider:
     def gate(self) -> asyncio.Semaphore:
         return self._loop_state()[1]
 
+    @abstractmethod
     def new_client(self) -> Any:
-        raise NotImplementedError
+        """The SDK client for the running event loop (None when there is none)."""
 
+    @abstractmethod
     async def complete(
         self, *, model: str, prompt: str, max_tokens: int, temperature: float, system: str = ""
-    ) -> Generation:
-        raise NotImplementedError
+    ) -> Generation: ...
 
-    def stream(
+    async def stream(
         self, *, model: str, prompt: str, max_tokens: int, temperature: float, system: str = ""
     ) -> AsyncIterator[str]:
-        raise NotImplementedError
+        """The answer as it is generated; providers that do not stream give it in one piece."""
+        generation = await self.complete(
+            model=model, prompt=prompt, max_tokens=max_tokens, temperature=temperature,
+            system=system,
+        )  # fmt: skip
+        yield generation.text

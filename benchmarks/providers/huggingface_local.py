@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from benchmarks.providers.base import Generation, ModelProvider, ProviderError, UnknownModel
@@ -71,12 +70,3 @@ class HuggingFaceProvider(ModelProvider):
             )
             latency_ms = (time.perf_counter() - started) * 1000
         return Generation(text, model, prompt_tokens, completion_tokens, latency_ms)
-
-    async def stream(  # type: ignore[override]
-        self, *, model: str, prompt: str, max_tokens: int, temperature: float, system: str = ""
-    ) -> AsyncIterator[str]:
-        generation = await self.complete(
-            model=model, prompt=prompt, max_tokens=max_tokens, temperature=temperature,
-            system=system,
-        )  # fmt: skip
-        yield generation.text

@@ -49,7 +49,7 @@ class OpenAIProvider(ModelProvider):
             latency_ms=latency_ms,
         )
 
-    async def stream(  # type: ignore[override]
+    async def stream(
         self, *, model: str, prompt: str, max_tokens: int, temperature: float, system: str = ""
     ) -> AsyncIterator[str]:
         async with self.gate():
