@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django import forms
 from django.contrib import admin
 
-from benchmarks.models import Completion, Price, Provider
+from benchmarks import services
+from benchmarks.models import Benchmark, Completion, Price, Provider
+from leaderboard_site.api.errors import Conflict
 
 
 class ProviderForm(forms.ModelForm):
@@ -53,6 +56,29 @@ class CompletionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: Any, obj: Any = None) -> bool:
         return False
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+
+@admin.register(Benchmark)
+class BenchmarkAdmin(admin.ModelAdmin):
+    list_display = ("name", "owner", "status", "progress", "dataset", "created_at")
+    list_filter = ("status",)
+    search_fields = ("name", "owner__username")
+    list_select_related = ("owner", "dataset")
+    show_full_result_count = False
+    readonly_fields = [f.name for f in Benchmark._meta.fields]
+    actions = ["cancel"]
+
+    @admin.action(description="Cancel the selected runs (pending or running)")
+    def cancel(self, request: Any, queryset: Any) -> None:
+        cancelled = 0
+        for benchmark in queryset.filter(status__in=["pending", "running"]):
+            with contextlib.suppress(Conflict):
+                services.benchmark_cancel(benchmark)
+                cancelled += 1
+        self.message_user(request, f"{cancelled} run(s) cancelled.")
 
     def has_add_permission(self, request: Any) -> bool:
         return False

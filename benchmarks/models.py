@@ -140,3 +140,89 @@ PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 def render_prompt(prompt: str, variables: dict[str, object]) -> str:
     return PLACEHOLDER.sub(lambda m: str(variables[m.group(1)]), prompt)
+
+
+class BenchmarkStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINAL_STATUSES = (BenchmarkStatus.COMPLETED, BenchmarkStatus.FAILED, BenchmarkStatus.CANCELLED)
+
+
+class Benchmark(models.Model):
+    """A run: every target (a provider's model) answers `iterations` items of one dataset
+    version. Items answered are stored as they come, so a run resumes where it stopped."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="benchmarks"
+    )
+    name = models.CharField(max_length=200)
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="benchmarks")
+    targets = models.JSONField(help_text='[{"provider": ..., "model": ...}]')
+    metrics = models.JSONField(default=list)
+    iterations = models.PositiveIntegerField()
+    concurrency = models.PositiveSmallIntegerField(default=4)
+    max_tokens = models.PositiveIntegerField(default=256)
+    temperature = models.FloatField(default=0.0)
+    system = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=16, choices=BenchmarkStatus.choices, default=BenchmarkStatus.PENDING
+    )
+    done = models.PositiveIntegerField(default=0, help_text="items answered (all targets)")
+    progress = models.FloatField(default=0.0)
+    results = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_token = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["owner", "-created_at"], name="benchmark_owner"),
+            models.Index(fields=["status", "lease_expires_at"], name="benchmark_lease"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+    @property
+    def total(self) -> int:
+        return len(self.targets) * self.iterations
+
+
+class BenchmarkItem(models.Model):
+    """One target's answer to one item of a run (`position` counts the run's iterations; the
+    dataset item is `position` modulo the dataset's size)."""
+
+    benchmark = models.ForeignKey(Benchmark, on_delete=models.CASCADE, related_name="items")
+    target = models.PositiveSmallIntegerField()
+    position = models.PositiveIntegerField()
+    item = models.ForeignKey(DatasetItem, on_delete=models.PROTECT, related_name="+")
+    output = models.TextField(blank=True)
+    correct = models.BooleanField(null=True)  # None: the item has no expected answer
+    scores = models.JSONField(default=dict)
+    latency_ms = models.FloatField(null=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cost = models.DecimalField(max_digits=14, decimal_places=8, null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["benchmark", "target", "position"], name="benchmark_item_once"
+            )
+        ]
+        ordering = ["benchmark", "position", "target"]
+
+    def __str__(self) -> str:
+        return f"{self.benchmark_id} #{self.position}/{self.target}"

@@ -1,20 +1,36 @@
-"""Writes for the Test Bench: completions and evaluations (benchmark runs come next)."""
+"""Writes for the Test Bench: completions, evaluations, datasets and benchmark runs."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max, Q
+from django.utils import timezone
 
 from benchmarks import providers
 from benchmarks.datasets import Item
 from benchmarks.metrics import registry
 from benchmarks.metrics.base import Case
-from benchmarks.models import Completion, Dataset, DatasetItem, Evaluation
+from benchmarks.models import (
+    FINAL_STATUSES,
+    Benchmark,
+    BenchmarkItem,
+    BenchmarkStatus,
+    Completion,
+    Dataset,
+    DatasetItem,
+    Evaluation,
+)
 from benchmarks.pricing import cost
+from benchmarks.selectors import RUN_METRICS, benchmark_results
+from benchmarks.signals import benchmark_progressed
 from leaderboard_site.accounts.models import User
+from leaderboard_site.api.errors import ApiError, Conflict
 
 
 def completion_create(
@@ -119,3 +135,163 @@ def dataset_create(
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+# --- benchmark runs ------------------------------------------------------------------------
+def dataset_named(name: str, version: int | None = None) -> Dataset:
+    """The latest version of a dataset (or `version`); 400 naming the known ones otherwise."""
+    versions = Dataset.objects.filter(name=name).order_by("-version")
+    dataset = (versions.filter(version=version) if version else versions).first()
+    if dataset is None:
+        known = sorted(set(Dataset.objects.values_list("name", flat=True)))
+        what = f"{name!r} version {version}" if version else repr(name)
+        raise ApiError(f"Unknown dataset {what}.", details={"dataset": name, "known": known})
+    if dataset.item_count == 0:
+        raise ApiError(f"The dataset {dataset} has no items.", details={"dataset": name})
+    return dataset
+
+
+def benchmark_create(
+    *,
+    owner: User,
+    name: str,
+    providers: list[dict[str, str]],
+    dataset: str,
+    dataset_version: int | None = None,
+    metrics: list[str],
+    iterations: int | None = None,
+    concurrency: int = 4,
+    max_tokens: int = 256,
+    temperature: float = 0.0,
+    system: str = "",
+) -> Benchmark:
+    """Record a pending run and queue it for a worker (`benchmarks` queue). Unknown
+    providers, datasets and metrics are refused (400) before anything is stored."""
+    from benchmarks import providers as configured
+    from benchmarks.tasks import benchmark_run
+
+    targets = [{"provider": t["provider"], "model": t["model"]} for t in providers]
+    for target in targets:
+        configured.get(target["provider"])  # 400 UnknownProvider
+    chosen = list(dict.fromkeys(metrics))
+    for metric in chosen:
+        if metric not in RUN_METRICS:
+            registry.by_name(metric)  # 400 naming the known metrics
+    source = dataset_named(dataset, dataset_version)
+    with transaction.atomic():
+        benchmark = Benchmark.objects.create(
+            owner=owner, name=name, dataset=source, targets=targets, metrics=chosen,
+            iterations=iterations or source.item_count, concurrency=concurrency,
+            max_tokens=max_tokens, temperature=temperature, system=system,
+        )  # fmt: skip
+        transaction.on_commit(lambda: benchmark_run.delay(str(benchmark.pk)))
+    return benchmark
+
+
+def benchmark_progress(benchmark: Benchmark, *, only_if: Q, done: int | None = None,
+                       status: str | None = None, **fields: Any) -> bool:  # fmt: skip
+    """The one way a run's status or progress changes: a conditional UPDATE (`only_if`), and
+    once it is committed the `benchmark_progressed` signal (the `benchmark.progress` event).
+    Returns whether the row matched; `benchmark` is updated in place when it did."""
+    changes = dict(fields)
+    if status is not None:
+        changes["status"] = status
+    if done is not None:
+        changes["done"] = done
+        changes["progress"] = round(done / benchmark.total, 6) if benchmark.total else 1.0
+    with transaction.atomic():
+        if not Benchmark.objects.filter(Q(pk=benchmark.pk) & only_if).update(**changes):
+            return False
+        if any(hasattr(value, "resolve_expression") for value in changes.values()):
+            benchmark.refresh_from_db()
+        else:
+            for field, value in changes.items():
+                setattr(benchmark, field, value)
+        if status is not None or done is not None:
+            state = {"status": benchmark.status, "progress": benchmark.progress,
+                     "done": benchmark.done, "total": benchmark.total}  # fmt: skip
+            transaction.on_commit(
+                lambda: benchmark_progressed.send(Benchmark, benchmark=benchmark, **state)
+            )
+    return True
+
+
+def benchmark_claim(benchmark_id: uuid.UUID, *, token: str) -> Benchmark | None:
+    """Take a pending run, or a running one whose worker stopped renewing its lease; None when
+    it is finished or another worker holds it. `done` is recounted from the stored items."""
+    benchmark = Benchmark.objects.filter(pk=benchmark_id).first()
+    if benchmark is None or benchmark.status in FINAL_STATUSES:
+        return None
+    now = timezone.now()
+    claimable = Q(status=BenchmarkStatus.PENDING) | Q(
+        status=BenchmarkStatus.RUNNING, lease_expires_at__lt=now
+    )
+    done = BenchmarkItem.objects.filter(benchmark=benchmark).count()
+    claimed = benchmark_progress(
+        benchmark, only_if=claimable, status=BenchmarkStatus.RUNNING, done=done,
+        lease_token=token, lease_expires_at=_lease_end(), attempts=F("attempts") + 1,
+        started_at=benchmark.started_at or now,
+    )  # fmt: skip
+    return benchmark if claimed else None
+
+
+def _lease_end() -> Any:
+    return timezone.now() + timedelta(seconds=settings.BENCHMARK_LEASE_SECONDS)
+
+
+def _held(token: str) -> Q:
+    return Q(status=BenchmarkStatus.RUNNING, lease_token=token)
+
+
+def benchmark_record(benchmark: Benchmark, items: list[BenchmarkItem], *, token: str) -> bool:
+    """Store answered items and the progress they make, and renew the lease, in one
+    transaction; False (nothing stored) when the run was cancelled or taken over."""
+    with transaction.atomic():
+        if not benchmark_progress(
+            benchmark, only_if=_held(token), done=benchmark.done + len(items) if items else None,
+            lease_expires_at=_lease_end(),
+        ):  # fmt: skip
+            return False
+        BenchmarkItem.objects.bulk_create(items, batch_size=500)
+    return True
+
+
+def benchmark_finish(
+    benchmark: Benchmark, *, token: str, status: str = BenchmarkStatus.COMPLETED, error: str = ""
+) -> bool:
+    """End a run the worker holds: completed, or failed with the reason; results summarize
+    the items stored (a failed run keeps what it had answered)."""
+    return benchmark_progress(
+        benchmark, only_if=_held(token), status=status, error=error,
+        results=benchmark_results(benchmark), finished_at=timezone.now(), lease_token="",
+        lease_expires_at=None,
+    )  # fmt: skip
+
+
+def benchmark_cancel(benchmark: Benchmark) -> Benchmark:
+    """Stop a pending or running run (its worker notices within a second and stops asking);
+    the results summarize what was answered. 409 when the run has already ended."""
+    with transaction.atomic():
+        if not benchmark_progress(
+            benchmark, only_if=Q(status__in=[BenchmarkStatus.PENDING, BenchmarkStatus.RUNNING]),
+            status=BenchmarkStatus.CANCELLED, finished_at=timezone.now(), lease_token="",
+            lease_expires_at=None,
+        ):  # fmt: skip
+            benchmark.refresh_from_db()
+            raise Conflict(
+                f"The benchmark has already ended ({benchmark.status}).",
+                details={"status": benchmark.status},
+            )
+        benchmark.results = benchmark_results(benchmark)
+        Benchmark.objects.filter(pk=benchmark.pk).update(results=benchmark.results)
+    return benchmark
+
+
+def benchmarks_reclaim() -> list[uuid.UUID]:
+    """Runs to hand to a worker again: running ones whose lease ran out (a worker died), and
+    pending ones queued long ago (the broker lost the message)."""
+    now = timezone.now()
+    stale = Q(status=BenchmarkStatus.RUNNING, lease_expires_at__lt=now) | Q(
+        status=BenchmarkStatus.PENDING, created_at__lt=now - timedelta(minutes=5)
+    )
+    return list(Benchmark.objects.filter(stale).values_list("pk", flat=True)[:100])

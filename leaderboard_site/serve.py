@@ -1,7 +1,8 @@
 """`make run`: the whole system in one command.
 
-Starts the web server on BIND_ADDRESS, a Celery worker with the beat scheduler, an evaluation
-worker (the `evaluation` queue, one job at a time), and stops them all together on Ctrl-C or
+Starts the web server on BIND_ADDRESS, a Celery worker with the beat scheduler, a worker for
+benchmark runs (the `benchmarks` queue), an evaluation worker (the `evaluation` queue, one job
+at a time), and stops them all together on Ctrl-C or
 when any of them exits.
 
 The web server is gunicorn with threaded workers: `make bench` measured it 8x faster than daphne
@@ -37,6 +38,12 @@ def _commands() -> dict[str, list[str]]:
             "--queues", "default", "--concurrency", "2", "-n", "default@%h",
             "--loglevel", settings.LOG_LEVEL.upper(),
             "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME,
+        ],
+        # Benchmark runs wait on model providers: two at a time, beside the default queue.
+        "benchmarks": [
+            python, "-m", "celery", "-A", "leaderboard_site", "worker",
+            "--queues", "benchmarks", "--concurrency", "2", "-n", "benchmarks@%h",
+            "--loglevel", settings.LOG_LEVEL.upper(),
         ],
         # One evaluation at a time per process: a model takes the machine's memory.
         "evaluator": [

@@ -6,7 +6,14 @@ from typing import Any
 
 from rest_framework import serializers
 
-from benchmarks.models import Completion, Dataset, DatasetItem, Evaluation
+from benchmarks.models import (
+    Benchmark,
+    BenchmarkItem,
+    Completion,
+    Dataset,
+    DatasetItem,
+    Evaluation,
+)
 
 
 class CompletionRequestSerializer(serializers.Serializer):
@@ -120,3 +127,84 @@ class DatasetUploadSerializer(serializers.Serializer):
         if "format" not in attrs and "file" not in attrs:
             raise serializers.ValidationError({"format": "needed with content"})
         return attrs
+
+
+class TargetSerializer(serializers.Serializer):
+    provider = serializers.SlugField(max_length=50)
+    model = serializers.CharField(max_length=200)
+
+
+class BenchmarkCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    providers = serializers.ListField(child=TargetSerializer(), min_length=1, max_length=10)
+    dataset = serializers.SlugField(max_length=100)
+    dataset_version = serializers.IntegerField(min_value=1, required=False, default=None,
+                                               help_text="default: the latest")  # fmt: skip
+    metrics = serializers.ListField(
+        child=serializers.CharField(max_length=100), max_length=30,
+        default=["accuracy", "latency", "cost"],
+        help_text="accuracy, latency, cost, tokens, throughput and errors are always reported; "
+        "any evaluator plugin (f1, rouge_l, faithfulness...) is scored on every answer",
+    )  # fmt: skip
+    iterations = serializers.IntegerField(
+        min_value=1, max_value=100_000, required=False, default=None,
+        help_text="items each target answers (the dataset's items in order, cycling through "
+        "them when there are fewer); default: each item once",
+    )  # fmt: skip
+    concurrency = serializers.IntegerField(min_value=1, max_value=64, default=4)
+    max_tokens = serializers.IntegerField(min_value=1, max_value=100_000, default=256)
+    temperature = serializers.FloatField(min_value=0.0, max_value=2.0, default=0.0)
+    system = serializers.CharField(max_length=50_000, required=False, allow_blank=True, default="")
+
+
+class BenchmarkSerializer(serializers.ModelSerializer):
+    benchmark_id = serializers.UUIDField(source="id", read_only=True)
+    providers = serializers.JSONField(source="targets")
+    dataset = serializers.SerializerMethodField()
+    items_done = serializers.IntegerField(source="done")
+    items_total = serializers.IntegerField(source="total")
+    results = serializers.JSONField(
+        help_text="per target, once the run has ended: accuracy, latency_ms {mean, p50, p95, "
+        "p99}, tokens {input, output}, tokens_per_second, cost (null without a price), errors, "
+        "metrics {plugin: mean}"
+    )
+
+    class Meta:
+        model = Benchmark
+        fields = ["benchmark_id", "name", "status", "progress", "results", "providers", "dataset",
+                  "metrics", "iterations", "concurrency", "items_done", "items_total", "error",
+                  "created_at", "started_at", "finished_at"]  # fmt: skip
+
+    def get_dataset(self, obj: Benchmark) -> dict[str, Any]:
+        return {"name": obj.dataset.name, "version": obj.dataset.version}
+
+
+class BenchmarkItemSerializer(serializers.ModelSerializer):
+    provider = serializers.SerializerMethodField()
+    model = serializers.SerializerMethodField()
+    item_index = serializers.IntegerField(source="item.index")
+    prompt = serializers.CharField(source="item.rendered_prompt")
+    expected = serializers.CharField(source="item.expected", allow_null=True)
+    cost = serializers.DecimalField(max_digits=14, decimal_places=8, coerce_to_string=False,
+                                    allow_null=True)  # fmt: skip
+
+    class Meta:
+        model = BenchmarkItem
+        fields = ["position", "target", "provider", "model", "item_index", "prompt", "expected",
+                  "output", "correct", "scores", "latency_ms", "prompt_tokens",
+                  "completion_tokens", "cost", "error"]  # fmt: skip
+
+    def get_provider(self, obj: BenchmarkItem) -> str:
+        return str(obj.benchmark.targets[obj.target]["provider"])
+
+    def get_model(self, obj: BenchmarkItem) -> str:
+        return str(obj.benchmark.targets[obj.target]["model"])
+
+
+class BenchmarkCompareSerializer(serializers.Serializer):
+    a = serializers.UUIDField()
+    b = serializers.UUIDField()
+    targets = serializers.ListField(child=serializers.DictField())
+    same_dataset = serializers.BooleanField()
+    changed_items = serializers.ListField(child=serializers.DictField())
+    changed_count = serializers.IntegerField()

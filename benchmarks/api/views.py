@@ -1,10 +1,12 @@
-"""/v1/completions, /v1/evaluations (yours, and only yours) and /v1/plugins."""
+"""/v1/completions, /v1/evaluations, /v1/benchmarks (yours, and only yours), /v1/plugins and
+/v1/datasets."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -14,8 +16,12 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from benchmarks import datasets, services
+from benchmarks import datasets, selectors, services
 from benchmarks.api.serializers import (
+    BenchmarkCompareSerializer,
+    BenchmarkCreateSerializer,
+    BenchmarkItemSerializer,
+    BenchmarkSerializer,
     CompletionRequestSerializer,
     CompletionSerializer,
     DatasetItemSerializer,
@@ -28,7 +34,7 @@ from benchmarks.api.serializers import (
     PluginSerializer,
 )
 from benchmarks.metrics import registry
-from benchmarks.models import Completion, Dataset, Evaluation
+from benchmarks.models import Benchmark, Completion, Dataset, Evaluation
 from leaderboard_site.accounts.authentication import principal_of
 from leaderboard_site.accounts.roles import Role
 from leaderboard_site.api.context import current_request_id
@@ -40,7 +46,7 @@ class OwnedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     """Things people own: listed and shown to their owner (admins: everybody's); somebody
     else's is 404."""
 
-    model: type[Completion] | type[Evaluation]
+    model: type[Completion] | type[Evaluation] | type[Benchmark]
 
     def get_queryset(self) -> QuerySet[Any]:
         principal = principal_of(self.request)
@@ -89,6 +95,103 @@ class EvaluationViewSet(OwnedViewSet):
         assert principal is not None
         evaluation = services.evaluation_create(owner=principal.user, **body.validated_data)
         return Response(EvaluationResultSerializer(evaluation).data, status=status.HTTP_201_CREATED)
+
+
+UUID_PATTERN = r"[0-9a-fA-F-]{32,36}"
+
+
+class BenchmarkViewSet(OwnedViewSet):
+    """Benchmark runs: created here, run by a worker (the `benchmarks` queue)."""
+
+    serializer_class = BenchmarkSerializer
+    model = Benchmark
+    lookup_value_regex = UUID_PATTERN
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return super().get_queryset().select_related("dataset")
+
+    def get_object(self) -> Benchmark:
+        try:
+            return super().get_object()
+        except DjangoValidationError as exc:  # not a UUID
+            raise NotFound("No such benchmark.") from exc
+
+    @extend_schema(
+        request=BenchmarkCreateSerializer,
+        responses={201: BenchmarkSerializer},
+        description="Start a run: each provider's model answers `iterations` items of the "
+        "dataset (latest version unless `dataset_version`), `concurrency` calls at a time, on "
+        "a worker. Poll GET /v1/benchmarks/{id} or subscribe to `benchmark.progress`.",
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = BenchmarkCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        principal = principal_of(request)
+        assert principal is not None
+        benchmark = services.benchmark_create(owner=principal.user, **body.validated_data)
+        return Response(BenchmarkSerializer(benchmark).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("target", int, description="only this target (its index)"),
+            OpenApiParameter("outcome", str, enum=["right", "wrong", "failed", "unscored"]),
+        ],
+        responses=BenchmarkItemSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"])
+    def items(self, request: Request, pk: str) -> Response:
+        benchmark = self.get_object()
+        items = benchmark.items.select_related("item", "benchmark").order_by("position", "target")
+        target = request.query_params.get("target")
+        if target is not None:
+            if not target.isdigit():
+                raise ApiError("target must be a target's index.", details={"target": target})
+            items = items.filter(target=int(target))
+        outcome = request.query_params.get("outcome")
+        if outcome is not None:
+            filters: dict[str, dict[str, Any]] = {"right": {"correct": True, "error": ""},
+                       "wrong": {"correct": False, "error": ""},
+                       "unscored": {"correct": None, "error": ""}}  # fmt: skip
+            if outcome == "failed":
+                items = items.exclude(error="")
+            elif outcome in filters:
+                items = items.filter(**filters[outcome])
+            else:
+                raise ApiError("outcome must be right, wrong, failed or unscored.",
+                               details={"outcome": outcome})  # fmt: skip
+        page = self.paginate_queryset(items)
+        return self.get_paginated_response(BenchmarkItemSerializer(page, many=True).data)
+
+    @extend_schema(request=None, responses=BenchmarkSerializer,
+                   description="Stop a pending or running run; 409 when it has ended.")  # fmt: skip
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        benchmark = services.benchmark_cancel(self.get_object())
+        return Response(BenchmarkSerializer(benchmark).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("a", OpenApiTypes.UUID, required=True),
+            OpenApiParameter("b", OpenApiTypes.UUID, required=True),
+        ],
+        responses=BenchmarkCompareSerializer,
+        description="Per paired target (same provider and model; or the two single targets), "
+        "every figure of a and b with its delta b - a, and the items whose outcome changed.",
+    )
+    @action(detail=False, methods=["get"])
+    def compare(self, request: Request) -> Response:
+        runs = []
+        for name in ("a", "b"):
+            raw = request.query_params.get(name, "")
+            try:
+                ident = uuid.UUID(raw)
+            except ValueError as exc:
+                raise ApiError(f"{name} must be a benchmark id.", details={name: raw}) from exc
+            run = self.get_queryset().filter(pk=ident).first()
+            if run is None:
+                raise NotFound(f"No such benchmark: {name}.", details={name: raw})
+            runs.append(run)
+        return Response(selectors.benchmark_compare(*runs))
 
 
 def _plugin_row(plugin: registry.Plugin) -> dict[str, Any]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from functools import cache
@@ -88,33 +89,57 @@ class PluginTimeout(ApiError):
 def run(plugin: Plugin, case: Case) -> tuple[Result, float]:
     """Evaluate `case` in a worker thread with PLUGIN_TIMEOUT: a plugin that raises or hangs
     gives an error to its caller and leaves the process serving. Returns (result, ms)."""
-    if plugin.evaluator is None:
-        raise PluginFailed(f"The plugin {plugin.name} failed to load: {plugin.error}")
     started = time.perf_counter()
-    future = _pool.submit(_evaluate, plugin.evaluator, case)
+    future = _submit(plugin, case)
     try:
         result = future.result(timeout=settings.PLUGIN_TIMEOUT)
-    except FutureTimeout as exc:
+    except Exception as exc:
         future.cancel()
-        raise PluginTimeout(
+        raise _failure(plugin, exc) from exc
+    return _checked(plugin, result), (time.perf_counter() - started) * 1000
+
+
+async def arun(plugin: Plugin, case: Case) -> tuple[Result, float]:
+    """`run` for an event loop (a benchmark run): the loop keeps going while the plugin works."""
+    started = time.perf_counter()
+    future = _submit(plugin, case)
+    try:
+        result = await asyncio.wait_for(asyncio.wrap_future(future), settings.PLUGIN_TIMEOUT)
+    except Exception as exc:
+        future.cancel()
+        raise _failure(plugin, exc) from exc
+    return _checked(plugin, result), (time.perf_counter() - started) * 1000
+
+
+def _submit(plugin: Plugin, case: Case) -> Future[Result]:
+    if plugin.evaluator is None:
+        raise PluginFailed(f"The plugin {plugin.name} failed to load: {plugin.error}")
+    return _pool.submit(_evaluate, plugin.evaluator, case)
+
+
+def _failure(plugin: Plugin, exc: Exception) -> Exception:
+    """What the caller gets when a plugin raised or ran out of time."""
+    if isinstance(exc, FutureTimeout | asyncio.TimeoutError):
+        return PluginTimeout(
             f"The plugin {plugin.name} did not finish within {settings.PLUGIN_TIMEOUT} s.",
             details={"plugin": plugin.name},
-        ) from exc
-    except (ApiError, NeedsExpected) as exc:
-        if isinstance(exc, NeedsExpected):
-            raise ApiError(str(exc), details={"plugin": plugin.name}) from exc
-        raise
-    except Exception as exc:
-        logger.warning("plugin %s raised %s", plugin.name, exc)
-        raise PluginFailed(
-            f"The plugin {plugin.name} failed: {type(exc).__name__}: {exc}",
-            details={"plugin": plugin.name},
-        ) from exc
-    elapsed = (time.perf_counter() - started) * 1000
+        )
+    if isinstance(exc, NeedsExpected):
+        return ApiError(str(exc), details={"plugin": plugin.name})
+    if isinstance(exc, ApiError):
+        return exc
+    logger.warning("plugin %s raised %s", plugin.name, exc)
+    return PluginFailed(
+        f"The plugin {plugin.name} failed: {type(exc).__name__}: {exc}",
+        details={"plugin": plugin.name},
+    )
+
+
+def _checked(plugin: Plugin, result: Result) -> Result:
     score = float(result.score)
     if not 0.0 <= score <= 1.0:
         raise PluginFailed(f"The plugin {plugin.name} gave a score outside 0..1: {score}")
-    return result, elapsed
+    return result
 
 
 def _evaluate(evaluator: Evaluator, case: Case) -> Result:

@@ -188,7 +188,10 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", 600, minimum=1)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_TASK_ROUTES = {"submissions.tasks.evaluate_next": {"queue": "evaluation"}}
+CELERY_TASK_ROUTES = {
+    "submissions.tasks.evaluate_next": {"queue": "evaluation"},
+    "benchmarks.tasks.benchmark_run": {"queue": "benchmarks"},
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Hugging Face Hub ------------------------------------------------------------------------
@@ -340,6 +343,14 @@ LOGGING = build_logging(LOG_LEVEL.upper(), LOG_LEVELS)
 # --- leaderboard ---------------------------------------------------------------------------
 LEADERBOARD_SNAPSHOT_GZIP_LEVEL = env.int("LEADERBOARD_SNAPSHOT_GZIP_LEVEL", 4, minimum=1)
 
+# --- benchmark runs (the `benchmarks` queue) -----------------------------------------------
+# A run's worker renews its lease this often / 3; a run whose lease ran out is resumed elsewhere.
+BENCHMARK_LEASE_SECONDS = env.int("BENCHMARK_LEASE_SECONDS", 60, minimum=3)
+# Answers are stored (with the run's progress) at least this often, in seconds.
+BENCHMARK_STORE_INTERVAL = env.float("BENCHMARK_STORE_INTERVAL", 0.5, minimum=0.01)
+# The longest a run may take before its worker stops it (Celery's soft time limit).
+BENCHMARK_TIME_LIMIT = env.int("BENCHMARK_TIME_LIMIT", 6 * 3600, minimum=60)
+
 # --- periodic work (celery beat, started with the worker) ----------------------------------
 CELERY_BEAT_SCHEDULE = {
     "mirror-push": {
@@ -356,6 +367,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "submissions.tasks.reclaim_expired",
         "schedule": max(5, EVAL_LEASE_SECONDS // 2),
         "options": {"expires": EVAL_LEASE_SECONDS},
+    },
+    "reclaim-benchmarks": {
+        "task": "benchmarks.tasks.benchmarks_reclaim",
+        "schedule": max(5, BENCHMARK_LEASE_SECONDS // 2),
+        "options": {"expires": BENCHMARK_LEASE_SECONDS},
     },
     # Picks up requeued requests; a submission also starts an evaluation at once.
     "evaluate-next": {

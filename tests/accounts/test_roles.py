@@ -40,13 +40,15 @@ BODIES: dict[str, dict[str, Any]] = {
     "/v1/completions": {"provider": "openai", "model": "tiny", "prompt": "Hello there"},
     "/v1/evaluations": {"output": "{}", "metrics": ["json_valid"]},
     "/v1/datasets": {"name": "walk", "format": "jsonl", "content": '{"prompt": "x"}'},
+    "/v1/benchmarks": {"name": "walk", "providers": [{"provider": "openai", "model": "tiny"}],
+                       "dataset": "arithmetic"},
 }  # fmt: skip
 PLACES = {"{org}": "acme", "{name}": "tiny", "{user_id}": "alice", "{dataset}": "arithmetic"}
 
 
 def build_world(request: pytest.FixtureRequest, path: str) -> None:
     """What the paths name: a model on the local Hub and in the queue; a model provider."""
-    if path.startswith("/v1/completions"):
+    if path.startswith(("/v1/completions", "/v1/benchmarks")):
         request.getfixturevalue("llm")
     if not path.startswith(("/api/models/", "/api/votes/")):
         return
@@ -81,6 +83,9 @@ def test_role_table(
         from benchmarks.metrics.registry import plugin_id
 
         path = path.replace("{plugin_id}", str(plugin_id("json_valid")))
+    if "{benchmark_id}" in path:
+        owner = make_user("run-owner", "user") if caller == "anonymous" else user
+        path = path.replace("{benchmark_id}", str(_benchmark(owner).pk))
     if "{id}" in path:
         owner = make_user("key-owner", "user") if caller == "anonymous" else user
         path = path.replace("{id}", str(services.api_key_create(owner=owner, name="k").api_key.pk))
@@ -98,3 +103,12 @@ def test_role_table(
         assert response.json()["error"]["code"] == (
             "UNAUTHORIZED" if expected == 401 else "FORBIDDEN"
         )
+
+
+def _benchmark(owner: Any) -> Any:
+    """A pending run of `owner`'s (even a viewer may own one an admin started for them)."""
+    from benchmarks.models import Benchmark, Dataset
+
+    dataset = Dataset.objects.get(name="arithmetic")
+    return Benchmark.objects.create(owner=owner, name="walk", dataset=dataset, iterations=1,
+                                    targets=[{"provider": "openai", "model": "tiny"}])  # fmt: skip

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from importlib.metadata import EntryPoint
 
 import pytest
 
@@ -107,24 +106,8 @@ def test_plugins_are_listed_paginated_and_executed(alice_client, anon) -> None:
 
 
 def test_a_plugin_that_raises_or_hangs_gives_an_error_and_the_server_goes_on(
-    alice_client, monkeypatch, settings
+    alice_client, misbehaving_plugins
 ) -> None:
-    from importlib import metadata
-
-    real = metadata.entry_points
-
-    def with_test_plugins(**params):
-        found = list(real(**params))
-        if params.get("group") == registry.GROUP:
-            found += [
-                EntryPoint("boom", "tests.support.plugins:BOOM", registry.GROUP),
-                EntryPoint("sleepy", "tests.support.plugins:SLEEPY", registry.GROUP),
-                EntryPoint("missing", "tests.support.nowhere:X", registry.GROUP),
-            ]
-        return found
-
-    monkeypatch.setattr(registry, "entry_points", with_test_plugins)
-    settings.PLUGIN_TIMEOUT = 0.3
     plugins = registry.plugins()
     assert plugins["missing"].status == "error"
     assert plugins["exact_match"].status == "ready"  # a broken one does not take others down

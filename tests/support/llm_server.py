@@ -5,8 +5,9 @@ here. Routes: OpenAI `POST /v1/chat/completions` (also streamed, as server-sent 
 `GET /v1/models`; Anthropic `POST /v1/messages`.
 
 Tests configure answers (`answers`: a prompt substring -> the answer; default: an echo), the
-known models (`models`; empty: any), latency (`delay`), faults (`fail_next`, with an optional
-`Retry-After`) and read the request log (`requests`). Token counts are whitespace words, so tests
+known models (`models`; empty: any), latency (`delay`, and `delays`: a prompt substring -> extra
+seconds), faults (`fail_next`, with an optional `Retry-After`) and read the request log
+(`requests`). Token counts are whitespace words, so tests
 can compute them by hand.
 
     python -m tests.support.llm_server --port 8901     # by hand: OPENAI_BASE_URL=http://127.0.0.1:8901/v1
@@ -33,6 +34,7 @@ class LLMState:
         self.answers: dict[str, str] = {}
         self.models: set[str] = set()
         self.delay = 0.0
+        self.delays: dict[str, float] = {}
         self.requests: list[dict[str, Any]] = []
         self._faults: list[list[Any]] = []  # [remaining, status, retry_after]
         self.lock = threading.Lock()
@@ -119,8 +121,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self.state.in_flight -= 1
 
     def _answer(self, body: dict[str, Any]) -> None:
-        if self.state.delay:
-            time.sleep(self.state.delay)
+        prompt = json.dumps(body.get("messages", []))
+        extra = next((s for needle, s in self.state.delays.items() if needle in prompt), 0.0)
+        if self.state.delay or extra:
+            time.sleep(self.state.delay + extra)
         fault = self.state.take_fault()
         if fault is not None:
             status, retry_after = fault
@@ -208,8 +212,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8901)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
     args = parser.parse_args()
     server = LLMServer(args.host, args.port)
+    server.state.delay = args.delay
     print(server.url, flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server._httpd.serve_forever()

@@ -1,0 +1,179 @@
+"""Running a benchmark: every target answers the run's items, `concurrency` calls at a time.
+
+The worker claims the run (a lease it renews), skips the items already stored (a run resumes
+after a crash or a retry without asking anything twice), and stores answers in small batches
+as they come, each batch with its progress (`services.benchmark_record`). Cancelling the run
+or losing the lease stops it within a second: the calls in flight are abandoned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
+
+from benchmarks import providers, services
+from benchmarks.metrics import answers, registry
+from benchmarks.metrics.base import Case
+from benchmarks.models import Benchmark, BenchmarkItem, BenchmarkStatus, render_prompt
+from benchmarks.pricing import cost_at, price_of
+from benchmarks.providers.base import ModelProvider, ProviderError
+from benchmarks.selectors import RUN_METRICS
+from leaderboard_site.api.errors import ApiError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Item:
+    id: int
+    prompt: str
+    expected: str | None
+    choices: list[str] | None
+    references: list[str]
+
+
+class Stopped(Exception):
+    """The run was cancelled or another worker took it over."""
+
+
+def run(benchmark_id: uuid.UUID) -> str:
+    """Run (or resume) a benchmark to its end; returns its final status, or "skipped" when it
+    is finished or held by another worker."""
+    token = uuid.uuid4().hex
+    benchmark = services.benchmark_claim(benchmark_id, token=token)
+    if benchmark is None:
+        return "skipped"
+    try:
+        Run(benchmark, token).go()
+    except Stopped:
+        logger.info("benchmark %s stopped (cancelled or taken over)", benchmark_id)
+        return "stopped"
+    except ApiError as exc:  # an unknown model, a missing judge...: the run cannot go on
+        services.benchmark_finish(benchmark, token=token, status=BenchmarkStatus.FAILED,
+                                  error=exc.message)  # fmt: skip
+        return BenchmarkStatus.FAILED
+    except Exception as exc:
+        logger.exception("benchmark %s failed", benchmark_id)
+        services.benchmark_finish(benchmark, token=token, status=BenchmarkStatus.FAILED,
+                                  error=f"{type(exc).__name__}: {exc}")  # fmt: skip
+        return BenchmarkStatus.FAILED
+    services.benchmark_finish(benchmark, token=token)
+    return BenchmarkStatus.COMPLETED
+
+
+class Run:
+    def __init__(self, benchmark: Benchmark, token: str):
+        self.benchmark, self.token = benchmark, token
+        rows = benchmark.dataset.items.order_by("index").values_list(
+            "id", "prompt", "variables", "expected", "choices", "references"
+        )
+        self.items = [
+            _Item(id_, render_prompt(prompt, variables), expected, choices, references)
+            for id_, prompt, variables, expected, choices, references in rows
+        ]
+        self.providers: list[ModelProvider] = []
+        self.prices = []
+        for target in benchmark.targets:
+            self.providers.append(providers.get(target["provider"]))
+            self.prices.append(price_of(target["provider"], target["model"]))
+        self.plugins = [registry.by_name(m) for m in benchmark.metrics if m not in RUN_METRICS]
+        answered = set(benchmark.items.values_list("target", "position"))
+        self.todo = [
+            (target, position)
+            for position in range(benchmark.iterations)
+            for target in range(len(benchmark.targets))
+            if (target, position) not in answered
+        ]
+        self.answers: list[BenchmarkItem] = []
+
+    def go(self) -> None:
+        async_to_sync(self._go)()
+
+    async def _go(self) -> None:
+        """Ask with `concurrency` askers; every STORE_INTERVAL store what they answered."""
+        todo = iter(self.todo)  # shared by the askers: each item is taken once
+        askers = [asyncio.create_task(self._asker(todo)) for _ in range(self.benchmark.concurrency)]
+        try:
+            while True:
+                done, pending = await asyncio.wait(
+                    askers, timeout=settings.BENCHMARK_STORE_INTERVAL,
+                    return_when=asyncio.FIRST_EXCEPTION,
+                )  # fmt: skip
+                failed = next((task for task in done if task.exception()), None)
+                if failed is not None:
+                    with contextlib.suppress(Stopped):
+                        await self._store()  # keep what was answered before the failure
+                    raise failed.exception()  # type: ignore[misc]
+                await self._store()  # raises Stopped when cancelled or taken over
+                if not pending:
+                    return
+        finally:
+            for task in askers:
+                task.cancel()
+            await asyncio.gather(*askers, return_exceptions=True)
+
+    async def _asker(self, todo: Iterator[tuple[int, int]]) -> None:
+        for target, position in todo:
+            answer = await self._ask(target, position)
+            self.answers.append(answer)  # (the list in place now: _store swaps it)
+
+    async def _store(self) -> None:
+        batch, self.answers = self.answers, []
+        stored = await sync_to_async(services.benchmark_record)(
+            self.benchmark, batch, token=self.token
+        )
+        if not stored:
+            raise Stopped
+
+    async def _ask(self, target: int, position: int) -> BenchmarkItem:
+        item = self.items[position % len(self.items)]
+        model = self.benchmark.targets[target]["model"]
+        outcome = BenchmarkItem(
+            benchmark=self.benchmark, target=target, position=position, item_id=item.id
+        )
+        try:
+            answer = await self.providers[target].complete(
+                model=model, prompt=item.prompt, max_tokens=self.benchmark.max_tokens,
+                temperature=self.benchmark.temperature, system=self.benchmark.system,
+            )  # fmt: skip
+        except ProviderError as exc:  # after the provider's own retries: a failed item
+            outcome.error = exc.message
+            outcome.correct = False if item.expected is not None else None
+            return outcome
+        outcome.output = answer.text
+        outcome.latency_ms = round(answer.latency_ms, 3)
+        outcome.prompt_tokens = answer.prompt_tokens
+        outcome.completion_tokens = answer.completion_tokens
+        outcome.cost = cost_at(self.prices[target], prompt_tokens=answer.prompt_tokens,
+                               completion_tokens=answer.completion_tokens)  # fmt: skip
+        outcome.correct = answers.is_correct(
+            answer.text, expected=item.expected, choices=item.choices, references=item.references
+        )
+        if self.plugins:
+            outcome.scores = await self._score(item, answer.text, answer.latency_ms)
+        return outcome
+
+    async def _score(self, item: _Item, output: str, latency_ms: float) -> dict[str, Any]:
+        case = Case(output=output, expected=item.expected, input=item.prompt,
+                    latency_ms=latency_ms)  # fmt: skip
+        scores: dict[str, Any] = {}
+        for plugin in self.plugins:
+            started = time.perf_counter()
+            try:
+                result, _ = await registry.arun(plugin, case)
+                scores[plugin.name] = result.score
+            except ApiError as exc:  # this item cannot be scored by this metric
+                scores[plugin.name] = None
+                scores.setdefault("_errors", {})[plugin.name] = exc.message
+                logger.debug("metric %s on item %s: %s (%.1f ms)", plugin.name, item.id,
+                             exc.message, (time.perf_counter() - started) * 1000)  # fmt: skip
+        return scores

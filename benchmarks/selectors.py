@@ -1,0 +1,166 @@
+"""Reads for benchmark runs: the per-target results, and the comparison of two runs."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any
+
+from benchmarks.models import Benchmark, BenchmarkItem, render_prompt
+
+# Figures every run reports (the names `metrics` may list besides evaluator plugins).
+RUN_METRICS = ("accuracy", "latency", "cost", "tokens", "throughput", "errors")
+CHANGED_ITEMS_SHOWN = 1000
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-th percentile (0..100) by linear interpolation between the closest ranks (as
+    numpy's default); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _rounded(value: float | None, places: int = 3) -> float | None:
+    return None if value is None else round(value, places)
+
+
+def benchmark_results(benchmark: Benchmark) -> list[dict[str, Any]]:
+    """Per target (provider and model): accuracy, latency mean/p50/p95/p99, tokens in and
+    out, tokens per second, cost, errors and each plugin metric's mean, over the items stored.
+
+    Accuracy counts failed calls as wrong answers over the items with an expected answer;
+    latency and throughput count answered calls only; cost is null when the model has no
+    price."""
+    rows = BenchmarkItem.objects.filter(benchmark=benchmark).values_list(
+        "target", "correct", "scores", "latency_ms", "prompt_tokens", "completion_tokens",
+        "cost", "error",
+    )  # fmt: skip
+    per_target: list[list[tuple[Any, ...]]] = [[] for _ in benchmark.targets]
+    for row in rows.iterator(chunk_size=2000):
+        per_target[row[0]].append(row)
+    return [
+        _summary(target, items, benchmark.metrics)
+        for target, items in zip(benchmark.targets, per_target, strict=True)
+    ]
+
+
+def _summary(target: dict[str, str], items: list[tuple[Any, ...]], metrics: list[str]) -> dict:
+    answered = [row for row in items if not row[7]]
+    scored = [row[1] for row in items if row[1] is not None]
+    latencies = [row[3] for row in answered if row[3] is not None]
+    tokens_in = sum(row[4] for row in answered)
+    tokens_out = sum(row[5] for row in answered)
+    costs = [row[6] for row in answered]
+    seconds = sum(latencies) / 1000
+    plugin_means: dict[str, float | None] = {}
+    for name in metrics:
+        if name in RUN_METRICS:
+            continue
+        values = [row[2][name] for row in answered if row[2].get(name) is not None]
+        plugin_means[name] = _rounded(sum(values) / len(values), 6) if values else None
+    total_cost = sum(costs, Decimal(0)) if costs and None not in costs else None
+    return {
+        "provider": target["provider"],
+        "model": target["model"],
+        "items": len(items),
+        "errors": len(items) - len(answered),
+        "accuracy": _rounded(sum(scored) / len(scored), 6) if scored else None,
+        "latency_ms": {
+            "mean": _rounded(sum(latencies) / len(latencies)) if latencies else None,
+            "p50": _rounded(percentile(latencies, 50)),
+            "p95": _rounded(percentile(latencies, 95)),
+            "p99": _rounded(percentile(latencies, 99)),
+        },
+        "tokens": {"input": tokens_in, "output": tokens_out},
+        "tokens_per_second": _rounded(tokens_out / seconds) if seconds else None,
+        "cost": None if total_cost is None else float(round(total_cost, 8)),
+        "metrics": plugin_means,
+    }
+
+
+def _figures(summary: dict[str, Any]) -> dict[str, float | None]:
+    figures = {
+        "accuracy": summary["accuracy"],
+        **{f"latency_{k}_ms": v for k, v in summary["latency_ms"].items()},
+        "tokens_input": summary["tokens"]["input"],
+        "tokens_output": summary["tokens"]["output"],
+        "tokens_per_second": summary["tokens_per_second"],
+        "cost": summary["cost"],
+        "errors": summary["errors"],
+    }
+    return figures | {f"metric_{k}": v for k, v in summary["metrics"].items()}
+
+
+def _pairs(a: Benchmark, b: Benchmark) -> list[tuple[int, int]]:
+    """Targets of `a` and `b` that answer for the same provider's model; two single-target
+    runs compare with each other whatever their models."""
+    index_b = {(t["provider"], t["model"]): i for i, t in enumerate(b.targets)}
+    pairs = [
+        (i, index_b[(t["provider"], t["model"])])
+        for i, t in enumerate(a.targets)
+        if (t["provider"], t["model"]) in index_b
+    ]
+    if not pairs and len(a.targets) == len(b.targets) == 1:
+        pairs = [(0, 0)]
+    return pairs
+
+
+def benchmark_compare(a: Benchmark, b: Benchmark) -> dict[str, Any]:
+    """Per paired target, every figure of both runs and its delta (b - a), and the items whose
+    outcome (right, wrong, failed) changed, when both runs asked the same dataset version."""
+    results_a, results_b = benchmark_results(a), benchmark_results(b)
+    comparable = a.dataset_id == b.dataset_id
+    targets: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    changed_count = 0
+    for ia, ib in _pairs(a, b):
+        figures_a, figures_b = _figures(results_a[ia]), _figures(results_b[ib])
+        deltas = {}
+        for name in dict.fromkeys([*figures_a, *figures_b]):
+            va, vb = figures_a.get(name), figures_b.get(name)
+            delta = None if va is None or vb is None else _rounded(vb - va, 6)
+            deltas[name] = {"a": va, "b": vb, "delta": delta}
+        targets.append({"a": a.targets[ia], "b": b.targets[ib], "metrics": deltas})
+        if comparable:
+            count, shown = _changed_items(a, ia, b, ib)
+            changed_count += count
+            changed.extend(shown[: CHANGED_ITEMS_SHOWN - len(changed)])
+    return {
+        "a": str(a.pk),
+        "b": str(b.pk),
+        "targets": targets,
+        "same_dataset": comparable,
+        "changed_items": changed,
+        "changed_count": changed_count,
+    }
+
+
+def _outcome(correct: bool | None, error: str) -> str:
+    if error:
+        return "failed"
+    return {True: "right", False: "wrong", None: "unscored"}[correct]
+
+
+def _changed_items(a: Benchmark, ia: int, b: Benchmark, ib: int) -> tuple[int, list[dict]]:
+    fields = ("position", "item__index", "item__prompt", "item__expected", "output", "correct",
+              "error", "item__variables")  # fmt: skip
+    rows_a = {r[0]: r for r in a.items.filter(target=ia).values_list(*fields)}
+    changed = []
+    for row_b in b.items.filter(target=ib).order_by("position").values_list(*fields):
+        row_a = rows_a.get(row_b[0])
+        if row_a is None:
+            continue
+        before, after = _outcome(row_a[5], row_a[6]), _outcome(row_b[5], row_b[6])
+        if before != after:
+            changed.append({
+                "position": row_b[0], "item_index": row_b[1],
+                "prompt": render_prompt(row_b[2], row_b[7]),
+                "expected": row_b[3], "target_a": ia, "target_b": ib,
+                "a": {"outcome": before, "output": row_a[4]},
+                "b": {"outcome": after, "output": row_b[4]},
+            })  # fmt: skip
+    return len(changed), changed

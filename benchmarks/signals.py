@@ -1,0 +1,9 @@
+"""Sent once a benchmark run's status or progress change is committed, with `benchmark` (its
+state then), `status`, `progress`, `done` and `total`.
+
+The realtime layer turns it into `benchmark.progress` events.
+"""
+
+from django.dispatch import Signal
+
+benchmark_progressed = Signal()

@@ -1,0 +1,34 @@
+"""Fixtures of the Test Bench tests: misbehaving evaluator plugins."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from importlib import metadata
+from importlib.metadata import EntryPoint
+from typing import Any
+
+import pytest
+
+from benchmarks.metrics import registry
+
+
+@pytest.fixture
+def misbehaving_plugins(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[None]:
+    """`boom` raises, `sleepy` outlives PLUGIN_TIMEOUT (0.3 s), `missing` cannot be loaded."""
+    real = metadata.entry_points
+
+    def with_test_plugins(**params: Any) -> list[EntryPoint]:
+        found = list(real(**params))
+        if params.get("group") == registry.GROUP:
+            found += [
+                EntryPoint("boom", "tests.support.plugins:BOOM", registry.GROUP),
+                EntryPoint("sleepy", "tests.support.plugins:SLEEPY", registry.GROUP),
+                EntryPoint("missing", "tests.support.nowhere:X", registry.GROUP),
+            ]
+        return found
+
+    monkeypatch.setattr(registry, "entry_points", with_test_plugins)
+    settings.PLUGIN_TIMEOUT = 0.3
+    registry.plugins.cache_clear()
+    yield
+    registry.plugins.cache_clear()
