@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import auth, leaderboard, submissions, votes
+from bench import auth, leaderboard, runs, submissions, votes
 
 SUITES = {
     "leaderboard": leaderboard.main,
     "auth": auth.main,
     "submissions": submissions.main,
     "votes": votes.main,
+    "runs": runs.main,
 }
 
 

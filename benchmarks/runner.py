@@ -120,6 +120,8 @@ class Run:
             for task in askers:
                 task.cancel()
             await asyncio.gather(*askers, return_exceptions=True)
+            for provider in {id(p): p for p in self.providers}.values():
+                await provider.release()
 
     async def _asker(self, todo: Iterator[tuple[int, int]]) -> None:
         for target, position in todo:

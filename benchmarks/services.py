@@ -6,7 +6,6 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Q
@@ -46,7 +45,7 @@ def completion_create(
 ) -> Completion:
     """Ask the provider, measure, price and store the completion for its owner."""
     source = providers.get(provider)
-    generation = async_to_sync(source.complete)(
+    generation = source.complete_sync(
         model=model, prompt=prompt, max_tokens=max_tokens, temperature=temperature, system=system
     )
     return Completion.objects.create(

@@ -31,10 +31,11 @@ class JsonFormatter(logging.Formatter):
 
 def build_logging(level: str, per_component: dict[str, str]) -> dict[str, Any]:
     """LOGGING for dictConfig: `level` for everything, `per_component` for named loggers."""
-    loggers: dict[str, Any] = {
-        "django.server": {"level": "WARNING"},
-        "daphne": {"level": "WARNING"},
-    }
+    # HTTP client libraries log every request at INFO: a benchmark run makes hundreds a
+    # second, and our access log already has one line per request we serve.
+    quiet = ("django.server", "daphne", "httpx", "httpx2", "httpcore", "httpcore2", "openai",
+             "anthropic")  # fmt: skip
+    loggers: dict[str, Any] = {name: {"level": "WARNING"} for name in quiet}
     for name, component_level in per_component.items():
         if component_level.upper() not in _LEVELS:
             raise ImproperlyConfigured(

@@ -10,7 +10,6 @@ import json
 import re
 from dataclasses import dataclass
 
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core.cache import cache
 
@@ -79,7 +78,7 @@ class JudgeMetric:
             score, reasoning = cached
             return Result(score, {"reasoning": reasoning, "judge": model, "cached": True})
         judge = providers.get(provider)
-        answer = async_to_sync(judge.complete)(
+        answer = judge.complete_sync(
             model=model, prompt=self.prompt(case), max_tokens=300, temperature=0.0
         )
         score, reasoning = _verdict(answer.text, provider)

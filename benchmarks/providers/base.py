@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from asgiref.sync import async_to_sync
+
 from leaderboard_site.api.errors import ApiError
 
 
@@ -80,6 +82,24 @@ class ModelProvider(ABC):
     @abstractmethod
     def new_client(self) -> Any:
         """The SDK client for the running event loop (None when there is none)."""
+
+    async def release(self) -> None:
+        """Close the running loop's client and its connections (a loop that ends)."""
+        state = self._per_loop.pop(asyncio.get_running_loop(), None)
+        if state is not None and state[0] is not None:
+            await state[0].close()
+
+    def complete_sync(self, **arguments: Any) -> Generation:
+        """`complete` from synchronous code (a view, a plugin's thread): it runs in an event loop
+        of its own, whose client is closed after."""
+
+        async def once() -> Generation:
+            try:
+                return await self.complete(**arguments)
+            finally:
+                await self.release()
+
+        return async_to_sync(once)()
 
     @abstractmethod
     async def complete(

@@ -7,22 +7,27 @@ here. Routes: OpenAI `POST /v1/chat/completions` (also streamed, as server-sent 
 Tests configure answers (`answers`: a prompt substring -> the answer; default: an echo), the
 known models (`models`; empty: any), latency (`delay`, and `delays`: a prompt substring -> extra
 seconds), faults (`fail_next`, with an optional `Retry-After`) and read the request log
-(`requests`). Token counts are whitespace words, so tests
-can compute them by hand.
+(`requests`). Token counts are whitespace words, so tests can compute them by hand.
 
-    python -m tests.support.llm_server --port 8901     # by hand: OPENAI_BASE_URL=http://127.0.0.1:8901/v1
+It is an asyncio server (aiohttp) on a thread of its own: hundreds of calls in flight cost it
+little, so a benchmark measures the client, not this server.
+
+    python -m tests.support.llm_server --port 8901 [--delay 0.05]
+    # then OPENAI_BASE_URL=http://127.0.0.1:8901/v1 (ANTHROPIC_BASE_URL=http://127.0.0.1:8901)
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from aiohttp import web
 
 
 def words(text: str) -> int:
@@ -59,18 +64,17 @@ class LLMState:
 
 
 class LLMServer:
-    """The server; a context manager that runs it on a daemon thread."""
+    """The server; a context manager that runs it on a daemon thread with its own event loop."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.state = LLMState()
-        handler = type("Handler", (_Handler,), {"state": self.state})
-        self._httpd = ThreadingHTTPServer((host, port), handler)
-        self._httpd.daemon_threads = True
+        self._host, self._port = host, port
+        self._loop = asyncio.new_event_loop()
+        self._runner: web.AppRunner | None = None
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._host}:{self._port}"
 
     @property
     def requests(self) -> list[dict[str, Any]]:
@@ -82,125 +86,128 @@ class LLMServer:
         with self.state.lock:
             self.state._faults.append([count, status, retry_after])
 
+    async def _start(self) -> None:
+        self._runner = web.AppRunner(application(self.state), access_log=None,
+                                     shutdown_timeout=0.2)  # fmt: skip
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port, backlog=1024)
+        await site.start()
+        self._port = self._runner.addresses[0][1]
+
     def __enter__(self) -> LLMServer:
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=10)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        if self._runner is not None:
+            stop = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
+            with contextlib.suppress(Exception):
+                stop.result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    def serve_forever(self) -> None:
+        with self:
+            print(self.url, flush=True)
+            threading.Event().wait()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    state: LLMState
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+def application(state: LLMState) -> web.Application:
+    async def models(request: web.Request) -> web.Response:
+        names = sorted(state.models) or ["any"]
+        return web.json_response(
+            {"object": "list", "data": [{"id": m, "object": "model"} for m in names]}
+        )
 
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def do_GET(self) -> None:
-        if self.path.rstrip("/") == "/v1/models":
-            models = sorted(self.state.models) or ["any"]
-            self._json({"object": "list", "data": [{"id": m, "object": "model"} for m in models]})
-        else:
-            self._json({"error": {"message": f"no route {self.path}"}}, 404)
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        with self.state.lock:
-            self.state.requests.append({"path": self.path, "body": body, "headers": headers,
-                                        "time": time.time()})  # fmt: skip
-            self.state.in_flight += 1
-            self.state.most_in_flight = max(self.state.most_in_flight, self.state.in_flight)
+    async def post(request: web.Request) -> web.StreamResponse:
+        body = await request.json() if request.can_read_body else {}
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        with state.lock:
+            state.requests.append({"path": request.path, "body": body, "headers": headers,
+                                   "time": time.time()})  # fmt: skip
+            state.in_flight += 1
+            state.most_in_flight = max(state.most_in_flight, state.in_flight)
         try:
-            self._answer(body)
+            return await _answer(state, request, body)
         finally:
-            with self.state.lock:
-                self.state.in_flight -= 1
+            with state.lock:
+                state.in_flight -= 1
 
-    def _answer(self, body: dict[str, Any]) -> None:
-        prompt = json.dumps(body.get("messages", []))
-        extra = next((s for needle, s in self.state.delays.items() if needle in prompt), 0.0)
-        if self.state.delay or extra:
-            time.sleep(self.state.delay + extra)
-        fault = self.state.take_fault()
-        if fault is not None:
-            status, retry_after = fault
-            headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-            error = {"message": f"injected {status}", "type": "server_error"}
-            return self._json({"error": error}, status, headers)
-        model = body.get("model", "")
-        if self.state.models and model not in self.state.models:
-            error = {"message": f"The model '{model}' does not exist", "type":
-                     "invalid_request_error", "code": "model_not_found"}  # fmt: skip
-            return self._json({"error": error}, 404)
-        if self.path == "/v1/chat/completions":
-            return self._openai_chat(body)
-        if self.path == "/v1/messages":
-            return self._anthropic(body)
-        self._json({"error": {"message": f"no route {self.path}"}}, 404)
+    app = web.Application(client_max_size=16 * 1024 * 1024)
+    app.router.add_get("/v1/models", models)
+    app.router.add_post("/v1/chat/completions", post)
+    app.router.add_post("/v1/messages", post)
+    return app
 
-    # --- OpenAI ----------------------------------------------------------------------------------
-    def _openai_chat(self, body: dict[str, Any]) -> None:
-        prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
-        text = self.state.answer(prompt)
-        usage = {"prompt_tokens": words(prompt), "completion_tokens": words(text)}
-        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        ident, created, model = f"chatcmpl-{uuid.uuid4().hex[:12]}", int(time.time()), body["model"]
-        if not body.get("stream"):
-            choice = {"index": 0, "message": {"role": "assistant", "content": text},
-                      "finish_reason": "stop"}  # fmt: skip
-            return self._json({"id": ident, "object": "chat.completion", "created": created,
-                               "model": model, "choices": [choice], "usage": usage})  # fmt: skip
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        base = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model}
-        for piece in _pieces(text):
-            delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
-            self._event({**base, "choices": [delta]})
-        self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-        if body.get("stream_options", {}).get("include_usage"):
-            self._event({**base, "choices": [], "usage": usage})
-        self._chunk(b"data: [DONE]\n\n")
-        self._chunk(b"")
 
-    # --- Anthropic -------------------------------------------------------------------------------
-    def _anthropic(self, body: dict[str, Any]) -> None:
-        parts = [body.get("system") or ""]
-        for message in body.get("messages", []):
-            content = message.get("content", "")
-            if isinstance(content, list):
-                content = " ".join(c.get("text", "") for c in content if isinstance(c, dict))
-            parts.append(str(content))
-        prompt = "\n".join(p for p in parts if p)
-        text = self.state.answer(prompt)
-        self._json({
-            "id": f"msg_{uuid.uuid4().hex[:12]}", "type": "message", "role": "assistant",
-            "model": body["model"], "content": [{"type": "text", "text": text}],
-            "stop_reason": "end_turn", "stop_sequence": None,
-            "usage": {"input_tokens": words(prompt), "output_tokens": words(text)},
-        })  # fmt: skip
+async def _answer(state: LLMState, request: web.Request, body: dict[str, Any]) -> Any:
+    prompt = json.dumps(body.get("messages", []))
+    extra = next((s for needle, s in state.delays.items() if needle in prompt), 0.0)
+    if state.delay or extra:
+        await asyncio.sleep(state.delay + extra)
+    fault = state.take_fault()
+    if fault is not None:
+        status, retry_after = fault
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        error = {"message": f"injected {status}", "type": "server_error"}
+        return web.json_response({"error": error}, status=status, headers=headers)
+    model = body.get("model", "")
+    if state.models and model not in state.models:
+        error = {"message": f"The model '{model}' does not exist", "type":
+                 "invalid_request_error", "code": "model_not_found"}  # fmt: skip
+        return web.json_response({"error": error}, status=404)
+    if request.path == "/v1/chat/completions":
+        return await _openai_chat(state, request, body)
+    return _anthropic(state, body)
 
-    # --- plumbing --------------------------------------------------------------------------------
-    def _json(self, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
 
-    def _event(self, payload: dict[str, Any]) -> None:
-        self._chunk(b"data: " + json.dumps(payload).encode() + b"\n\n")
+async def _openai_chat(state: LLMState, request: web.Request, body: dict[str, Any]) -> Any:
+    prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", []))
+    text = state.answer(prompt)
+    usage = {"prompt_tokens": words(prompt), "completion_tokens": words(text)}
+    usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+    ident, created, model = f"chatcmpl-{uuid.uuid4().hex[:12]}", int(time.time()), body["model"]
+    if not body.get("stream"):
+        choice = {"index": 0, "message": {"role": "assistant", "content": text},
+                  "finish_reason": "stop"}  # fmt: skip
+        return web.json_response({"id": ident, "object": "chat.completion", "created": created,
+                                  "model": model, "choices": [choice], "usage": usage})  # fmt: skip
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    base = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model}
 
-    def _chunk(self, data: bytes) -> None:
-        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+    async def event(payload: Any) -> None:
+        await response.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
+
+    for piece in _pieces(text):
+        await event({**base, "choices": [{"index": 0, "delta": {"content": piece},
+                                          "finish_reason": None}]})  # fmt: skip
+    await event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    if (body.get("stream_options") or {}).get("include_usage"):
+        await event({**base, "choices": [], "usage": usage})
+    await response.write(b"data: [DONE]\n\n")
+    await response.write_eof()
+    return response
+
+
+def _anthropic(state: LLMState, body: dict[str, Any]) -> web.Response:
+    parts = [body.get("system") or ""]
+    for message in body.get("messages", []):
+        content = message.get("content", "")
+        if isinstance(content, list):
+            content = " ".join(c.get("text", "") for c in content if isinstance(c, dict))
+        parts.append(str(content))
+    prompt = "\n".join(p for p in parts if p)
+    text = state.answer(prompt)
+    return web.json_response({
+        "id": f"msg_{uuid.uuid4().hex[:12]}", "type": "message", "role": "assistant",
+        "model": body["model"], "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn", "stop_sequence": None,
+        "usage": {"input_tokens": words(prompt), "output_tokens": words(text)},
+    })  # fmt: skip
 
 
 def _pieces(text: str) -> list[str]:
@@ -216,9 +223,8 @@ def main() -> None:
     args = parser.parse_args()
     server = LLMServer(args.host, args.port)
     server.state.delay = args.delay
-    print(server.url, flush=True)
     with contextlib.suppress(KeyboardInterrupt):
-        server._httpd.serve_forever()
+        server.serve_forever()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,133 @@
+"""Benchmark-run bench (issue 6).
+
+A run of 2,000 items at concurrency 32 against the local OpenAI-compatible server answering
+each call in 50 ms (in its own process): items/s as a fraction of the ideal 32 / 0.05 s = 640/s
+(target >= 0.85) and the worker's own CPU time per item (target <= 2 ms). Beside it, the floor:
+the same 2,000 calls made straight with the `openai` SDK at the same concurrency, nothing
+stored or scored, in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import PROJECT, free_port, isolated_environment, save, wait_for
+
+ITEMS = 2_000
+CONCURRENCY = 32
+DELAY = 0.05
+IDEAL = CONCURRENCY / DELAY
+
+
+def _world(base_url: str) -> tuple[Any, Any]:
+    from benchmarks import services
+    from benchmarks.datasets import Item
+    from benchmarks.models import Provider
+    from leaderboard_site.accounts.models import User
+
+    Provider.objects.create(name="local", kind="openai", base_url=base_url, api_key="sk-bench",
+                            max_concurrency=CONCURRENCY, timeout_seconds=30)  # fmt: skip
+    owner = User.objects.create(username="bencher", role="user")
+    # The local server echoes "You said: <prompt>": that is the right answer here.
+    prompts = [f"What is {n} plus 1?" for n in range(ITEMS)]
+    items = [Item(prompt, {}, f"You said: {prompt}") for prompt in prompts]
+    return owner, services.dataset_create(name="plus-one", items=items)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of another process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _run(owner: Any, dataset: Any, iterations: int) -> tuple[float, float, Any]:
+    from benchmarks import runner
+    from benchmarks.models import Benchmark
+
+    benchmark = Benchmark.objects.create(
+        owner=owner, name="bench", dataset=dataset, iterations=iterations,
+        concurrency=CONCURRENCY, targets=[{"provider": "local", "model": "tiny"}],
+        metrics=["accuracy", "latency", "cost"],
+    )  # fmt: skip
+    wall, cpu = time.perf_counter(), time.process_time()
+    status = runner.run(benchmark.pk)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    assert status == "completed", status
+    benchmark.refresh_from_db()
+    return wall, cpu, benchmark
+
+
+async def _bare_sdk(base_url: str, count: int) -> None:
+    import openai
+
+    client = openai.AsyncOpenAI(base_url=base_url, api_key="sk-bench", max_retries=0)
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(n: int) -> None:
+        async with gate:
+            await client.chat.completions.create(
+                model="tiny", messages=[{"role": "user", "content": f"What is {n} plus 1?"}],
+                max_tokens=256, temperature=0.0,
+            )  # fmt: skip
+
+    await asyncio.gather(*(one(n) for n in range(count)))
+    await client.close()
+
+
+def main(duration: int = 10) -> None:
+    port = free_port()
+    model_server = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.llm_server", "--port", str(port),
+         "--delay", str(DELAY)],
+        cwd=PROJECT, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        wait_for(f"{base_url}/models")
+        with isolated_environment():
+            owner, dataset = _world(base_url)
+            _run(owner, dataset, 200)  # warm up: imports, connections
+            server_cpu = _cpu_seconds(model_server.pid)
+            wall, cpu, benchmark = _run(owner, dataset, ITEMS)
+            server_cpu = _cpu_seconds(model_server.pid) - server_cpu
+            sdk_wall, sdk_cpu = time.perf_counter(), time.process_time()
+            asyncio.run(_bare_sdk(base_url, ITEMS))
+            sdk_wall, sdk_cpu = time.perf_counter() - sdk_wall, time.process_time() - sdk_cpu
+    finally:
+        model_server.terminate()
+        model_server.wait()
+
+    [result] = benchmark.results
+    rate, sdk_rate = ITEMS / wall, ITEMS / sdk_wall
+    figures = {
+        "items": ITEMS,
+        "concurrency": CONCURRENCY,
+        "server_delay_ms": DELAY * 1000,
+        "ideal_items_per_s": IDEAL,
+        "items_per_s": round(rate, 1),
+        "fraction_of_ideal": round(rate / IDEAL, 3),
+        "worker_cpu_ms_per_item": round(cpu / ITEMS * 1000, 3),
+        "model_server_cpu_ms_per_item": round(server_cpu / ITEMS * 1000, 3),
+        "bare_sdk_items_per_s": round(sdk_rate, 1),
+        "bare_sdk_cpu_ms_per_item": round(sdk_cpu / ITEMS * 1000, 3),
+        "run_vs_bare_sdk": round(rate / sdk_rate, 3),
+        "accuracy": result["accuracy"],
+        "errors": result["errors"],
+        "latency_ms": result["latency_ms"],
+    }
+    print(f"run of {ITEMS} items, concurrency {CONCURRENCY}, server answering in "
+          f"{DELAY * 1000:.0f} ms (ideal {IDEAL:.0f} items/s)")  # fmt: skip
+    print(f"  items/s {rate:8.1f}   fraction of ideal {rate / IDEAL:.3f}   (target >= 0.85)")
+    print(f"  worker CPU per item {cpu / ITEMS * 1000:.3f} ms   (target <= 2 ms); the model "
+          f"server's {server_cpu / ITEMS * 1000:.3f} ms")  # fmt: skip
+    print(f"  bare openai SDK: {sdk_rate:.1f} items/s, {sdk_cpu / ITEMS * 1000:.3f} ms CPU per "
+          f"call; the run reaches {rate / sdk_rate:.3f} of it")  # fmt: skip
+    print(f"  accuracy {result['accuracy']}, errors {result['errors']}, "
+          f"latency {result['latency_ms']}")  # fmt: skip
+    print(f"  saved to {save('runs', figures)}")
