@@ -10,6 +10,7 @@ then measures at each size:
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import time
@@ -30,11 +31,15 @@ from bench.common import (
 )
 
 BUNDLED = PROJECT / "leaderboard" / "data" / "contents-2025-03-21.parquet"
-SIZES = (4_576, 100_000)
+SIZES = tuple(int(n) for n in os.environ.get("BENCH_SIZES", "4576,100000").split(","))
 GZIP = {"Accept-Encoding": "gzip"}
 
 SERVING_PATHS = {
     "gunicorn-gthread": gunicorn,
+    "gunicorn-asgi": lambda port: [
+        python(), "-m", "gunicorn", "leaderboard_site.asgi:application", "-b",
+        f"127.0.0.1:{port}", "-w", "2", "-k", "asgi", "--log-level", "warning",
+    ],
     "daphne": lambda port: [
         python(), "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port),
         "leaderboard_site.asgi:application",

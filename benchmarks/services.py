@@ -27,7 +27,7 @@ from benchmarks.models import (
 )
 from benchmarks.pricing import cost
 from benchmarks.selectors import RUN_METRICS, benchmark_results
-from benchmarks.signals import benchmark_progressed
+from benchmarks.signals import benchmark_progressed, evaluation_created
 from leaderboard_site.accounts.models import User
 from leaderboard_site.api.errors import ApiError, Conflict
 
@@ -90,11 +90,14 @@ def evaluation_create(
         result, elapsed = registry.run(plugin, case)
         scores[plugin.name] = result.score
         details[plugin.name] = {**result.details, "execution_time_ms": round(elapsed, 3)}
-    return Evaluation.objects.create(
-        owner=owner, provider=provider, model=model, input=input, output=output,
-        expected=expected, context=context, score=sum(scores.values()) / len(scores),
-        metrics=scores, details=details,
-    )  # fmt: skip
+    with transaction.atomic():
+        evaluation = Evaluation.objects.create(
+            owner=owner, provider=provider, model=model, input=input, output=output,
+            expected=expected, context=context, score=sum(scores.values()) / len(scores),
+            metrics=scores, details=details,
+        )  # fmt: skip
+        transaction.on_commit(lambda: evaluation_created.send(Evaluation, evaluation=evaluation))
+    return evaluation
 
 
 def dataset_create(

@@ -7,3 +7,6 @@ The realtime layer turns it into `benchmark.progress` events.
 from django.dispatch import Signal
 
 benchmark_progressed = Signal()
+
+# Sent once a POST /v1/evaluations result is committed, with `evaluation`.
+evaluation_created = Signal()

@@ -127,20 +127,32 @@ def _from_hub_token(token: str) -> Principal:
     return Principal(user=user, role=user.role, via="hub")
 
 
-def _resolve(request: HttpRequest) -> Principal | None:
-    api_key = request.headers.get("X-API-Key")
+def credentials_principal(*, authorization: str | None, api_key: str | None) -> Principal | None:
+    """The caller named by an `Authorization` header value or an `X-API-Key` value (None when
+    both are empty): the one check behind REST, GraphQL and the WebSocket."""
     if api_key:
         return _from_api_key(api_key.strip())
-    header = request.headers.get("Authorization", "")
-    scheme, _, credentials = header.partition(" ")
-    if not header:
+    if not authorization:
         return None
+    scheme, _, credentials = authorization.partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
         raise Unauthorized("Expected 'Authorization: Bearer <token>'.")
-    credentials = credentials.strip()
-    if credentials.startswith(HUB_TOKEN_PREFIX):
-        return _from_hub_token(credentials)
-    return _from_jwt(credentials)
+    return token_principal(credentials.strip())
+
+
+def token_principal(token: str) -> Principal:
+    """A bare token: an API key (`ltb_...`), a Hugging Face token (`hf_...`) or a JWT."""
+    if token.startswith(services.API_KEY_PREFIX):
+        return _from_api_key(token)
+    if token.startswith(HUB_TOKEN_PREFIX):
+        return _from_hub_token(token)
+    return _from_jwt(token)
+
+
+def _resolve(request: HttpRequest) -> Principal | None:
+    return credentials_principal(
+        authorization=request.headers.get("Authorization"), api_key=request.headers.get("X-API-Key")
+    )
 
 
 def resolve(request: HttpRequest) -> Principal | None:

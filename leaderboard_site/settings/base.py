@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "leaderboard_site.api",
     "leaderboard_site.accounts",
     "leaderboard_site.hub",
+    "leaderboard_site.realtime",
     "leaderboard",
     "submissions",
     "votes",

@@ -1,0 +1,137 @@
+"""`/ws`: the event stream of seed 002. The consumer authenticates, joins and leaves groups,
+and forwards events; nothing else.
+
+Messages in: `{"type": "subscribe" | "unsubscribe", "topics": [...], "request_id"?}` and
+`{"type": "ping"}`. Messages out: `ack`, `pong`, `event` `{topic, data, timestamp}` and
+`error` `{code, message, details?}`. Credentials as on the REST API (`Authorization`,
+`X-API-Key`), or a `token` query parameter for browsers; anonymous callers may subscribe to
+public topics only. Bad credentials: an `error` message, then close code 4000 + the HTTP status
+(4401, 4409, 4503).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from leaderboard_site.accounts.authentication import (
+    Principal,
+    credentials_principal,
+    token_principal,
+)
+from leaderboard_site.accounts.roles import Role
+from leaderboard_site.api.errors import ApiError
+from leaderboard_site.realtime import topics
+
+MAX_TOPICS_PER_MESSAGE = 20
+
+
+@database_sync_to_async
+def _caller(scope: dict[str, Any]) -> dict[str, Any] | None:
+    """Who connects: {user_id, username, role}, None when anonymous; ApiError when refused."""
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1")
+               for name, value in scope.get("headers", [])}  # fmt: skip
+    token = parse_qs(scope.get("query_string", b"").decode()).get("token", [""])[0].strip()
+    principal: Principal | None
+    if token and not headers.get("authorization") and not headers.get("x-api-key"):
+        principal = token_principal(token)
+    else:
+        principal = credentials_principal(
+            authorization=headers.get("authorization"), api_key=headers.get("x-api-key")
+        )
+    if principal is None:
+        return None
+    return {"user_id": principal.user.pk, "username": principal.user.username,
+            "role": principal.role}  # fmt: skip
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class EventConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        self.subscriptions: dict[str, list[str]] = {}
+        await self.accept()
+        try:
+            self.caller = await _caller(self.scope)
+        except ApiError as exc:
+            await self._error(exc.code, exc.message)
+            await self.close(code=4000 + exc.status)
+
+    async def disconnect(self, code: int) -> None:
+        for topic in list(getattr(self, "subscriptions", {})):
+            await self._leave(topic)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            content = json.loads(text_data or bytes_data or b"")
+        except ValueError:
+            await self._error("INVALID_MESSAGE", "Failed to parse message: send JSON.")
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "ping":
+            await self.send_json({"type": "pong", "timestamp": _now_ms()})
+        elif kind in ("subscribe", "unsubscribe"):
+            await self._subscription(kind, content)
+        else:
+            await self._error("INVALID_MESSAGE", "type must be subscribe, unsubscribe or ping.",
+                              {"type": kind})  # fmt: skip
+
+    async def _subscription(self, kind: str, content: dict[str, Any]) -> None:
+        names = content.get("topics")
+        if (not isinstance(names, list) or not names or len(names) > MAX_TOPICS_PER_MESSAGE
+                or not all(isinstance(n, str) for n in names)):  # fmt: skip
+            await self._error("INVALID_MESSAGE", "topics must be a list of 1 to 20 topic names.")
+            return
+        unknown = sorted(set(names) - topics.TOPICS)
+        if unknown:
+            await self._error("UNKNOWN_TOPIC", f"Unknown topic(s): {', '.join(unknown)}.",
+                              {"unknown": unknown, "known": sorted(topics.TOPICS)})  # fmt: skip
+            return
+        if kind == "subscribe":
+            owned = sorted(set(names) & topics.OWNED)
+            if owned and self.caller is None:
+                await self._error("UNAUTHORIZED", "Sign in to subscribe to your own events.",
+                                  {"topics": owned})  # fmt: skip
+                return
+            for topic in names:
+                await self._join(topic)
+        else:
+            for topic in names:
+                await self._leave(topic)
+        verb = "Subscribed to" if kind == "subscribe" else "Unsubscribed from"
+        await self.send_json({"type": "ack", "request_id": content.get("request_id"),
+                              "message": f"{verb} {len(names)} topic(s)",
+                              "topics": sorted(self.subscriptions)})  # fmt: skip
+
+    async def _join(self, topic: str) -> None:
+        if topic in self.subscriptions:
+            return
+        caller = self.caller or {}
+        groups = topics.groups_for(topic, user_id=caller.get("user_id"),
+                                   is_admin=caller.get("role") == Role.ADMIN)  # fmt: skip
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.subscriptions[topic] = groups
+
+    async def _leave(self, topic: str) -> None:
+        for group in self.subscriptions.pop(topic, []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def _error(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message,
+                              "details": details or {}})  # fmt: skip
+
+    async def realtime_event(self, event: dict[str, Any]) -> None:
+        """A published event (publish.publish) for a group this socket joined."""
+        await self.send_json({"type": "event", "topic": event["topic"], "data": event["data"],
+                              "timestamp": event["timestamp"]})  # fmt: skip

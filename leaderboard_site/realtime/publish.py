@@ -1,0 +1,37 @@
+"""Sending events to the subscribers of a topic, from any process (web or worker): through the
+channel layer (Redis when REDIS_URL is set; in memory, this process only, otherwise)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from leaderboard_site.realtime import topics
+
+logger = logging.getLogger(__name__)
+
+
+def publish(topic: str, data: dict[str, Any], *, owner_id: int | None = None) -> None:
+    """Send `data` on `topic`: to everyone subscribed for a public topic, to the owner and the
+    admins for an owned one. Call it after the change is committed. A layer that is down loses
+    the event (it is logged), never the change."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    if topic in topics.PUBLIC:
+        groups = [topics.public_group(topic)]
+    else:
+        groups = [topics.admin_group(topic)]
+        if owner_id is not None:
+            groups.append(topics.owner_group(topic, owner_id))
+    message = {"type": "realtime.event", "topic": topic, "data": data,
+               "timestamp": int(time.time() * 1000)}  # fmt: skip
+    try:
+        for group in groups:
+            async_to_sync(layer.group_send)(group, message)
+    except Exception:  # the event stream is best effort; the database has the truth
+        logger.warning("could not publish %s", topic, exc_info=True)
