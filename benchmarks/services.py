@@ -26,6 +26,7 @@ from benchmarks.models import (
     Evaluation,
 )
 from benchmarks.pricing import cost
+from benchmarks.providers.base import Generation
 from benchmarks.selectors import RUN_METRICS, benchmark_results
 from benchmarks.signals import benchmark_progressed, evaluation_created
 from leaderboard_site.accounts.models import User
@@ -44,10 +45,19 @@ def completion_create(
     request_id: str,
 ) -> Completion:
     """Ask the provider, measure, price and store the completion for its owner."""
-    source = providers.get(provider)
-    generation = source.complete_sync(
+    generation = providers.get(provider).complete_sync(
         model=model, prompt=prompt, max_tokens=max_tokens, temperature=temperature, system=system
     )
+    return completion_record(
+        owner=owner, provider=provider, prompt=prompt, generation=generation,
+        request_id=request_id,
+    )  # fmt: skip
+
+
+def completion_record(
+    *, owner: User, provider: str, prompt: str, generation: Generation, request_id: str
+) -> Completion:
+    """Store an answer (asked at once or streamed) with its usage, latency and cost."""
     return Completion.objects.create(
         owner=owner,
         provider=provider,

@@ -6,8 +6,9 @@ at a time), and stops them all together on Ctrl-C or
 when any of them exits.
 
 The web server is gunicorn with threaded workers: `make bench` measured it 8x faster than daphne
-on the full leaderboard (sendfile for the snapshot, no thread hop per request), and daphne
-buffered whole file responses in memory (713 MB RSS at 100k entries).
+on the full leaderboard (sendfile for the snapshot, no thread hop per request), and about twice
+as fast as gunicorn's ASGI workers on Django's sync views; the WebSocket stream (/ws) is served
+by one gunicorn ASGI worker on WS_BIND_ADDRESS. SERVER=asgi serves both on BIND_ADDRESS.
 """
 
 from __future__ import annotations
@@ -25,14 +26,46 @@ def _commands() -> dict[str, list[str]]:
     from django.conf import settings
 
     python = sys.executable
+
+    def gunicorn(app: str, bind: str, workers: int, *worker: str) -> list[str]:
+        return [
+            python,
+            "-m",
+            "gunicorn",
+            app,
+            "--bind",
+            bind,
+            "--workers",
+            str(workers),
+            *worker,
+            "--forwarded-allow-ips",
+            ",".join(settings.TRUSTED_PROXIES) or "127.0.0.1",
+            "--log-level",
+            "warning",
+        ]
+
+    asgi, wsgi = "leaderboard_site.asgi:application", "leaderboard_site.wsgi:application"
+    if settings.SERVER == "asgi":  # HTTP and the WebSocket on one address
+        web = {
+            "web": gunicorn(
+                asgi, settings.BIND_ADDRESS, settings.WEB_CONCURRENCY, "--worker-class", "asgi"
+            )
+        }
+    else:
+        web = {
+            "web": gunicorn(
+                wsgi,
+                settings.BIND_ADDRESS,
+                settings.WEB_CONCURRENCY,
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "2",
+            ),
+            "realtime": gunicorn(asgi, settings.WS_BIND_ADDRESS, 1, "--worker-class", "asgi"),
+        }
     return {
-        "web": [
-            python, "-m", "gunicorn", "leaderboard_site.wsgi:application",
-            "--bind", settings.BIND_ADDRESS, "--workers", str(settings.WEB_CONCURRENCY),
-            "--worker-class", "gthread", "--threads", "2",
-            "--forwarded-allow-ips", ",".join(settings.TRUSTED_PROXIES) or "127.0.0.1",
-            "--log-level", "warning",
-        ],
+        **web,
         "worker": [
             python, "-m", "celery", "-A", "leaderboard_site", "worker", "--beat",
             "--queues", "default", "--concurrency", "2", "-n", "default@%h",

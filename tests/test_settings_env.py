@@ -73,6 +73,8 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path: Path) -> None:
     [
         ({"PORT": "abc"}, "PORT"),
         ({"BIND_ADDRESS": "nowhere"}, "BIND_ADDRESS"),
+        ({"WS_BIND_ADDRESS": "127.0.0.1"}, "WS_BIND_ADDRESS"),
+        ({"SERVER": "uwsgi"}, "SERVER"),
         ({"ENVIRONMENT": "production"}, "SECRET_KEY"),
         ({"CACHE_TTL": "-5"}, "CACHE_TTL"),
     ],

@@ -23,6 +23,10 @@ class CompletionRequestSerializer(serializers.Serializer):
     system = serializers.CharField(max_length=50_000, required=False, allow_blank=True, default="")
     max_tokens = serializers.IntegerField(min_value=1, max_value=100_000, default=256)
     temperature = serializers.FloatField(min_value=0.0, max_value=2.0, default=0.0)
+    stream = serializers.BooleanField(
+        default=False,
+        help_text="answer as server-sent events: `delta` pieces, then the stored `completion`",
+    )
 
 
 class UsageSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from django.http import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -16,7 +17,7 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from benchmarks import datasets, selectors, services
+from benchmarks import datasets, providers, selectors, services
 from benchmarks.api.serializers import (
     BenchmarkCompareSerializer,
     BenchmarkCreateSerializer,
@@ -33,6 +34,7 @@ from benchmarks.api.serializers import (
     PluginResultSerializer,
     PluginSerializer,
 )
+from benchmarks.api.streaming import stream_completion
 from benchmarks.metrics import registry
 from benchmarks.models import Benchmark, Completion, Dataset, Evaluation
 from leaderboard_site.accounts.authentication import principal_of
@@ -64,15 +66,24 @@ class CompletionViewSet(OwnedViewSet):
         request=CompletionRequestSerializer,
         responses={201: CompletionSerializer},
         description="Ask `model` of a configured provider. 400 for an unknown provider or "
-        "model, 502 PROVIDER_ERROR when the provider fails after its retries.",
+        "model, 502 PROVIDER_ERROR when the provider fails after its retries. With "
+        "`stream: true` the answer comes as server-sent events (text/event-stream): "
+        '`data: {"type": "delta", "text"}` pieces, then `data: {"type": "completion", ...}`, '
+        "then `data: [DONE]`.",
     )
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponseBase:
         body = CompletionRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         principal = principal_of(request)
         assert principal is not None
+        data = dict(body.validated_data)
+        if data.pop("stream"):
+            return stream_completion(
+                owner=principal.user, provider=providers.get(data.pop("provider")),
+                request_id=current_request_id(), **data,
+            )  # fmt: skip
         completion = services.completion_create(
-            owner=principal.user, request_id=current_request_id(), **body.validated_data
+            owner=principal.user, request_id=current_request_id(), **data
         )
         return Response(CompletionSerializer(completion).data, status=status.HTTP_201_CREATED)
 

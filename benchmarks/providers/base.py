@@ -108,10 +108,12 @@ class ModelProvider(ABC):
 
     async def stream(
         self, *, model: str, prompt: str, max_tokens: int, temperature: float, system: str = ""
-    ) -> AsyncIterator[str]:
-        """The answer as it is generated; providers that do not stream give it in one piece."""
+    ) -> AsyncIterator[str | Generation]:
+        """The answer's text in pieces as it is generated, then the whole Generation (usage and
+        latency). Providers that do not stream give the text in one piece."""
         generation = await self.complete(
             model=model, prompt=prompt, max_tokens=max_tokens, temperature=temperature,
             system=system,
         )  # fmt: skip
         yield generation.text
+        yield generation

@@ -60,8 +60,11 @@ class OpenAIProvider(ModelProvider):
 
     async def stream(
         self, *, model: str, prompt: str, max_tokens: int, temperature: float, system: str = ""
-    ) -> AsyncIterator[str]:
+    ) -> AsyncIterator[str | Generation]:
+        pieces: list[str] = []
+        usage, answered_by = None, model
         async with self.gate():
+            started = time.perf_counter()
             try:
                 chunks = await self.client.chat.completions.create(
                     model=model,
@@ -69,12 +72,24 @@ class OpenAIProvider(ModelProvider):
                     max_tokens=max_tokens,
                     temperature=temperature,
                     stream=True,
+                    stream_options={"include_usage": True},
                 )
                 async for chunk in chunks:
+                    answered_by = chunk.model or answered_by
+                    usage = chunk.usage or usage
                     if chunk.choices and chunk.choices[0].delta.content:
-                        yield chunk.choices[0].delta.content
+                        pieces.append(chunk.choices[0].delta.content)
+                        yield pieces[-1]
             except openai.OpenAIError as exc:
                 raise _translate(self.name, model, exc) from exc
+            latency_ms = (time.perf_counter() - started) * 1000
+        yield Generation(
+            text="".join(pieces),
+            model=answered_by,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            latency_ms=latency_ms,
+        )
 
 
 def _translate(provider: str, model: str, exc: Exception) -> Exception:

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
 from leaderboard_site.accounts.authentication import (
     Principal,
@@ -26,7 +27,7 @@ from leaderboard_site.accounts.authentication import (
 )
 from leaderboard_site.accounts.roles import Role
 from leaderboard_site.api.errors import ApiError
-from leaderboard_site.realtime import topics
+from leaderboard_site.realtime import bridge, topics
 
 MAX_TOPICS_PER_MESSAGE = 20
 
@@ -57,6 +58,8 @@ def _now_ms() -> int:
 class EventConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.subscriptions: dict[str, list[str]] = {}
+        if settings.REALTIME_RELAY:
+            bridge.ensure_running()
         await self.accept()
         try:
             self.caller = await _caller(self.scope)

@@ -1,5 +1,6 @@
 """Sending events to the subscribers of a topic, from any process (web or worker): through the
-channel layer (Redis when REDIS_URL is set; in memory, this process only, otherwise)."""
+channel layer with Redis (REDIS_URL), else through the database to the processes serving /ws
+(bridge.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 
-from leaderboard_site.realtime import topics
+from leaderboard_site.realtime import bridge, topics
 
 logger = logging.getLogger(__name__)
 
@@ -19,9 +21,6 @@ def publish(topic: str, data: dict[str, Any], *, owner_id: int | None = None) ->
     """Send `data` on `topic`: to everyone subscribed for a public topic, to the owner and the
     admins for an owned one. Call it after the change is committed. A layer that is down loses
     the event (it is logged), never the change."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
     if topic in topics.PUBLIC:
         groups = [topics.public_group(topic)]
     else:
@@ -31,6 +30,10 @@ def publish(topic: str, data: dict[str, Any], *, owner_id: int | None = None) ->
     message = {"type": "realtime.event", "topic": topic, "data": data,
                "timestamp": int(time.time() * 1000)}  # fmt: skip
     try:
+        if settings.REALTIME_RELAY:  # no shared layer: through the database (bridge.py)
+            bridge.store(groups, message)
+            return
+        layer = get_channel_layer()
         for group in groups:
             async_to_sync(layer.group_send)(group, message)
     except Exception:  # the event stream is best effort; the database has the truth

@@ -54,6 +54,16 @@ BIND_ADDRESS = env.str("BIND_ADDRESS", f"127.0.0.1:{PORT}")
 _host, _sep, _port = BIND_ADDRESS.rpartition(":")
 if not _sep or not _host or not _port.isdigit():
     raise ImproperlyConfigured(f"BIND_ADDRESS={BIND_ADDRESS!r} is not valid: expected host:port")
+# `make run`'s web server: `wsgi` (default) is gunicorn's threaded workers for HTTP on
+# BIND_ADDRESS (the fastest for Django's sync views) and the WebSocket stream (/ws) on
+# WS_BIND_ADDRESS; `asgi` is gunicorn's ASGI workers serving both on BIND_ADDRESS.
+SERVER = env.choice("SERVER", ["wsgi", "asgi"], "wsgi")
+WS_BIND_ADDRESS = env.str("WS_BIND_ADDRESS", f"{_host}:{int(_port) + 1}")
+_ws_host, _sep, _ws_port = WS_BIND_ADDRESS.rpartition(":")
+if not _sep or not _ws_host or not _ws_port.isdigit():
+    raise ImproperlyConfigured(
+        f"WS_BIND_ADDRESS={WS_BIND_ADDRESS!r} is not valid: expected host:port"
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["*"] if not PRODUCTION else [])
 ENABLE_SWAGGER = env.bool("ENABLE_SWAGGER", default=True)
 WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", 2, minimum=1)
@@ -179,6 +189,10 @@ else:
         "processed_folder": str(_broker / "processed"),
         "store_processed": False,
     }
+# Without Redis each process has its own in-memory channel layer: events reach the processes
+# serving /ws through the database (leaderboard_site/realtime/bridge.py), polled this often.
+REALTIME_RELAY = not REDIS_URL
+REALTIME_RELAY_INTERVAL = env.float("REALTIME_RELAY_INTERVAL", 0.25, minimum=0.01)
 
 # --- Celery --------------------------------------------------------------------------------
 CELERY_TASK_IGNORE_RESULT = True

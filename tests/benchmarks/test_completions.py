@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from benchmarks import providers
 from benchmarks.models import Completion, Price, Provider
-from tests.conftest import client_for, make_user
+from tests.conftest import client_for, make_user, read_body
 
 pytestmark = pytest.mark.django_db
 PROMPT = "What is the capital of France?"  # 6 words
@@ -167,13 +169,18 @@ def test_streaming_yields_the_answer_in_pieces(llm) -> None:
     llm.state.answers["stream"] = "one two three four"
     provider = providers.get("openai")
 
-    async def collect() -> list[str]:
+    async def collect() -> list[Any]:
         stream = provider.stream(model="m", prompt="stream please", max_tokens=10, temperature=0)
-        return [piece async for piece in stream]
+        try:
+            return [piece async for piece in stream]
+        finally:
+            await provider.release()
 
-    pieces = asyncio.run(collect())
-    assert len(pieces) == 4
-    assert "".join(pieces) == "one two three four"
+    *pieces, generation = asyncio.run(collect())
+    assert pieces == ["one", " two", " three", " four"]
+    assert generation.text == "one two three four"
+    assert (generation.prompt_tokens, generation.completion_tokens) == (2, 4)
+    assert generation.latency_ms > 0
 
 
 @pytest.mark.slow
@@ -200,3 +207,47 @@ def test_a_local_transformers_model_answers(alice_client, settings) -> None:
         format="json",
     )
     assert missing.status_code == 400
+
+
+def _events(response) -> list[Any]:
+    body = read_body(response).decode()
+    chunks = [line.removeprefix("data: ") for line in body.split("\n\n") if line]
+    assert chunks[-1] == "[DONE]"
+    return [json.loads(chunk) for chunk in chunks[:-1]]
+
+
+def test_a_streamed_completion_sends_pieces_then_the_stored_completion(alice_client, llm):
+    llm.state.answers["France"] = "The capital is Paris."
+    response = complete(alice_client, stream=True)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/event-stream"
+    events = _events(response)
+    assert [e["text"] for e in events[:-1]] == ["The", " capital", " is", " Paris."]
+    final = events[-1]
+    assert final["type"] == "completion"
+    assert final["text"] == "The capital is Paris."
+    assert final["usage"] == {"prompt_tokens": 6, "completion_tokens": 4, "total_tokens": 10}
+    assert final["latency_ms"] > 0 and final["request_id"] == response["X-Request-ID"]
+    stored = Completion.objects.get()
+    assert (str(stored.id), stored.text) == (final["id"], "The capital is Paris.")
+    assert llm.requests[-1]["body"]["stream"] is True
+
+
+def test_a_provider_without_streaming_sends_one_piece(alice_client, llm) -> None:
+    llm.state.answers["France"] = "Paris."
+    events = _events(complete(alice_client, provider="anthropic", stream=True))
+    assert [e["type"] for e in events] == ["delta", "completion"]
+    assert events[0]["text"] == "Paris." and events[1]["usage"]["completion_tokens"] == 1
+
+
+def test_a_stream_that_cannot_start_is_an_ordinary_error(alice_client, llm, settings) -> None:
+    llm.state.models = {"tiny-1"}
+    unknown = complete(alice_client, model="nope", stream=True)
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["details"]["model"] == "nope"
+    settings.PROVIDER_MAX_RETRIES = 0
+    llm.fail_next(1, status=500)
+    failing = complete(alice_client, stream=True)
+    assert failing.status_code == 502
+    assert failing.json()["error"]["code"] == "PROVIDER_ERROR"
+    assert not Completion.objects.exists()

@@ -16,6 +16,7 @@ from benchmarks.models import Benchmark, Dataset
 from leaderboard_site.accounts import services as accounts
 from leaderboard_site.accounts import tokens
 from leaderboard_site.asgi import application
+from leaderboard_site.realtime import bridge
 from submissions import services as submissions
 from tests.conftest import client_for, make_user
 from tests.submissions.test_status import make_request
@@ -23,8 +24,22 @@ from tests.submissions.test_status import make_request
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True, params=["channel layer", "database relay"])
+def _delivery(request: pytest.FixtureRequest, settings: Any) -> None:
+    """Every test runs both ways events travel: straight through the channel layer (Redis in
+    CI) and through the database relay of the embedded default."""
+    settings.REALTIME_RELAY = request.param == "database relay"
+    settings.REALTIME_RELAY_INTERVAL = 0.02
+
+
 def run(test: Callable[..., Awaitable[None]], *args: Any) -> None:
-    async_to_sync(test)(*args)
+    async def scenario() -> None:
+        try:
+            await test(*args)
+        finally:
+            await bridge.stop()
+
+    async_to_sync(scenario)()
 
 
 def jwt_for(user: Any) -> str:

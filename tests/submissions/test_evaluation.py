@@ -63,6 +63,9 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def eval_settings(settings, harness: dict[str, Any]) -> Any:
     for name, value in harness.items():
         setattr(settings, name, value)
+    # The lease thread has a connection of its own, which cannot see the test's uncommitted
+    # request: no renewal may fall due during a run (the killed-worker test sets its own).
+    settings.EVAL_LEASE_SECONDS = 3600
     return settings
 
 
