@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
+from django.db import connections
 
 from benchmarks import providers, services
 from benchmarks.metrics import answers, registry
@@ -30,6 +33,7 @@ from benchmarks.selectors import RUN_METRICS
 from leaderboard_site.api.errors import ApiError
 
 logger = logging.getLogger(__name__)
+MIN_SHARD = 100  # fewer items than this per process are not worth a fork
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ def run(benchmark_id: uuid.UUID) -> str:
     if benchmark is None:
         return "skipped"
     try:
-        Run(benchmark, token).go()
+        Run(benchmark, token).go(processes=settings.BENCHMARK_PROCESSES)
     except Stopped:
         logger.info("benchmark %s stopped (cancelled or taken over)", benchmark_id)
         return "stopped"
@@ -68,6 +72,31 @@ def run(benchmark_id: uuid.UUID) -> str:
         return BenchmarkStatus.FAILED
     services.benchmark_finish(benchmark, token=token)
     return BenchmarkStatus.COMPLETED
+
+
+def _askers(concurrency: int, shards: int, shard: int) -> int:
+    """Shard `shard`'s part of the run's concurrency (the remainder goes to the first ones)."""
+    return max(1, concurrency // shards + (shard < concurrency % shards))
+
+
+def _share(provider: ModelProvider, shards: int) -> ModelProvider:
+    """The provider for one of `shards` processes: its concurrency cap divided among them."""
+    cap = max(1, provider.settings.max_concurrency // shards)
+    return type(provider)(dataclasses.replace(provider.settings, max_concurrency=cap))
+
+
+def _reap(pid: int, read_end: int) -> BaseException | None:
+    """Wait for a shard's process: None when it asked its share, else what stopped it."""
+    with os.fdopen(read_end) as pipe:
+        message = pipe.read()
+    code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    if code == 0:
+        return None
+    if code == 3:
+        return Stopped()
+    if code == 4:
+        return ApiError(message)
+    return RuntimeError(message or f"a shard's process ended with {code}")
 
 
 class Run:
@@ -94,14 +123,63 @@ class Run:
             if (target, position) not in answered
         ]
         self.answers: list[BenchmarkItem] = []
+        self.askers = benchmark.concurrency
 
-    def go(self) -> None:
-        async_to_sync(self._go)()
+    def go(self, processes: int = 1) -> None:
+        """Ask everything; with `processes` > 1 (and enough items), forked processes ask their
+        shares at the same time, each with its own event loop (the SDK's CPU cost per call
+        makes one loop the limit), storing under the same lease."""
+        shards = max(1, min(processes, len(self.todo) // MIN_SHARD))
+        if shards == 1:
+            async_to_sync(self._go)()
+            return
+        # The run's concurrency and each provider's cap are shared out among the processes.
+        self.providers = [_share(provider, shards) for provider in self.providers]
+        concurrency = self.benchmark.concurrency
+        connections.close_all()  # a forked process must not share the parent's connection
+        children = [self._fork(shard, shards) for shard in range(1, shards)]
+        self.todo = self.todo[0::shards]
+        self.askers = _askers(concurrency, shards, 0)
+        failure: BaseException | None = None
+        try:
+            async_to_sync(self._go)()
+        except BaseException as exc:  # the children still have to be waited for
+            failure = exc
+        outcomes = [_reap(*child) for child in children]
+        for problem in (failure, *outcomes):
+            if problem is not None:
+                raise problem
+
+    def _fork(self, shard: int, shards: int) -> tuple[int, int]:
+        concurrency = self.benchmark.concurrency
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid:
+            os.close(write_end)
+            return pid, read_end
+        os.close(read_end)  # the child: its share of the items, then out without cleanup
+        code, message = 0, ""
+        try:
+            registry.after_fork()
+            self.todo = self.todo[shard::shards]
+            self.askers = _askers(concurrency, shards, shard)
+            async_to_sync(self._go)()
+        except Stopped:
+            code = 3
+        except ApiError as exc:
+            code, message = 4, exc.message
+        except BaseException as exc:
+            code, message = 5, f"{type(exc).__name__}: {exc}"
+        finally:
+            with os.fdopen(write_end, "w") as pipe:
+                pipe.write(message)
+            connections.close_all()
+            os._exit(code)
 
     async def _go(self) -> None:
         """Ask with `concurrency` askers; every STORE_INTERVAL store what they answered."""
         todo = iter(self.todo)  # shared by the askers: each item is taken once
-        askers = [asyncio.create_task(self._asker(todo)) for _ in range(self.benchmark.concurrency)]
+        askers = [asyncio.create_task(self._asker(todo)) for _ in range(self.askers)]
         try:
             while True:
                 done, pending = await asyncio.wait(

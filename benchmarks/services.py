@@ -8,7 +8,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, FloatField, Max, Q
+from django.db.models.functions import Cast, Round
 from django.utils import timezone
 
 from benchmarks import providers
@@ -201,16 +202,24 @@ def benchmark_create(
 
 
 def benchmark_progress(benchmark: Benchmark, *, only_if: Q, done: int | None = None,
-                       status: str | None = None, **fields: Any) -> bool:  # fmt: skip
+                       answered: int = 0, status: str | None = None,
+                       **fields: Any) -> bool:  # fmt: skip
     """The one way a run's status or progress changes: a conditional UPDATE (`only_if`), and
     once it is committed the `benchmark_progressed` signal (the `benchmark.progress` event).
-    Returns whether the row matched; `benchmark` is updated in place when it did."""
+    `done` sets the count of items answered, `answered` adds to it (in the UPDATE: the
+    processes of one run store concurrently). Returns whether the row matched; `benchmark` is
+    updated in place when it did."""
     changes = dict(fields)
     if status is not None:
         changes["status"] = status
     if done is not None:
         changes["done"] = done
         changes["progress"] = round(done / benchmark.total, 6) if benchmark.total else 1.0
+    elif answered:
+        changes["done"] = F("done") + answered
+        changes["progress"] = Round(
+            Cast(F("done") + answered, FloatField()) / max(benchmark.total, 1), precision=6
+        )
     with transaction.atomic():
         if not Benchmark.objects.filter(Q(pk=benchmark.pk) & only_if).update(**changes):
             return False
@@ -219,7 +228,7 @@ def benchmark_progress(benchmark: Benchmark, *, only_if: Q, done: int | None = N
         else:
             for field, value in changes.items():
                 setattr(benchmark, field, value)
-        if status is not None or done is not None:
+        if status is not None or done is not None or answered:
             state = {"status": benchmark.status, "progress": benchmark.progress,
                      "done": benchmark.done, "total": benchmark.total}  # fmt: skip
             transaction.on_commit(
@@ -260,9 +269,8 @@ def benchmark_record(benchmark: Benchmark, items: list[BenchmarkItem], *, token:
     transaction; False (nothing stored) when the run was cancelled or taken over."""
     with transaction.atomic():
         if not benchmark_progress(
-            benchmark, only_if=_held(token), done=benchmark.done + len(items) if items else None,
-            lease_expires_at=_lease_end(),
-        ):  # fmt: skip
+            benchmark, only_if=_held(token), answered=len(items), lease_expires_at=_lease_end()
+        ):
             return False
         BenchmarkItem.objects.bulk_create(items, batch_size=500)
     return True

@@ -23,7 +23,13 @@ logger = logging.getLogger(__name__)
 
 GROUP = "leaderboard.evaluators"
 NAMESPACE = uuid.UUID("6f1d0c1e-2f55-4a43-9d0e-4b8f3c1a7e21")
-_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="plugin")
+
+
+def _new_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="plugin")
+
+
+_pool = _new_pool()
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,12 @@ class Plugin:
     @property
     def status(self) -> str:
         return "ready" if self.evaluator is not None else "error"
+
+
+def after_fork() -> None:
+    """In a forked process the parent's pool threads do not exist: start a pool of its own."""
+    global _pool
+    _pool = _new_pool()
 
 
 def plugin_id(name: str) -> uuid.UUID:

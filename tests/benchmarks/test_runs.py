@@ -353,6 +353,30 @@ def test_a_killed_worker_is_resumed_and_answered_items_are_not_asked_again(
     assert benchmark.items.count() == 10
 
 
+@pytest.mark.needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_run_shared_by_two_processes_asks_each_item_once(alice, llm, settings) -> None:
+    from tests.conftest import client_for
+
+    settings.BENCHMARK_PROCESSES = 2
+    settings.BENCHMARK_STORE_INTERVAL = 0.05
+    settings.PROVIDER_MAX_CONCURRENCY = 3
+    items = [Item(f"Question {n}?", {}, f"You said: Question {n}?") for n in range(250)]
+    services.dataset_create(name="questions", items=items)
+    client = client_for(alice)
+    benchmark_id = start(client, dataset="questions", concurrency=5).json()["benchmark_id"]
+    llm.state.delay = 0.01
+    assert runner.run(benchmark_id) == "completed"
+    asked = Counter(r["body"]["messages"][-1]["content"] for r in llm.requests)
+    assert len(asked) == 250 and set(asked.values()) == {1}
+    benchmark = Benchmark.objects.get(pk=benchmark_id)
+    assert (benchmark.done, benchmark.progress) == (250, 1.0)
+    assert benchmark.results[0]["accuracy"] == 1.0 and benchmark.results[0]["items"] == 250
+    # Shared out between the two processes: the run's 5 askers (3 + 2) and the provider's cap
+    # of 3 calls (1 + 1): never more than 2 in flight.
+    assert llm.state.most_in_flight == 2
+
+
 # --- compare ----------------------------------------------------------------------------
 def test_compare_two_runs(alice_client, sums, answers) -> None:
     first = run_to_end(alice_client)
