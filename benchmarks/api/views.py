@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -16,6 +17,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 
 from benchmarks import datasets, providers, selectors, services
 from benchmarks.api.serializers import (
@@ -56,6 +58,17 @@ class OwnedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if principal is None or principal.role != Role.ADMIN:
             queryset = queryset.filter(owner=principal.user if principal else None)
         return queryset
+
+    def create_owned(
+        self, request: Request, body_class: type[Serializer], create: Callable[..., Any]
+    ) -> Response:
+        """Parse the body, have `create` make the caller's object, answer 201 with it."""
+        body = body_class(data=request.data)
+        body.is_valid(raise_exception=True)
+        principal = principal_of(request)
+        assert principal is not None
+        created = create(owner=principal.user, **body.validated_data)
+        return Response(self.get_serializer(created).data, status=status.HTTP_201_CREATED)
 
 
 class CompletionViewSet(OwnedViewSet):
@@ -100,12 +113,7 @@ class EvaluationViewSet(OwnedViewSet):
         "relevance, coherence (400 naming JUDGE_PROVIDER/JUDGE_MODEL when no judge is set).",
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        body = EvaluationRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        principal = principal_of(request)
-        assert principal is not None
-        evaluation = services.evaluation_create(owner=principal.user, **body.validated_data)
-        return Response(EvaluationResultSerializer(evaluation).data, status=status.HTTP_201_CREATED)
+        return self.create_owned(request, EvaluationRequestSerializer, services.evaluation_create)
 
 
 UUID_PATTERN = r"[0-9a-fA-F-]{32,36}"
@@ -135,12 +143,7 @@ class BenchmarkViewSet(OwnedViewSet):
         "a worker. Poll GET /v1/benchmarks/{id} or subscribe to `benchmark.progress`.",
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        body = BenchmarkCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        principal = principal_of(request)
-        assert principal is not None
-        benchmark = services.benchmark_create(owner=principal.user, **body.validated_data)
-        return Response(BenchmarkSerializer(benchmark).data, status=status.HTTP_201_CREATED)
+        return self.create_owned(request, BenchmarkCreateSerializer, services.benchmark_create)
 
     @extend_schema(
         parameters=[
