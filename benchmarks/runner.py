@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ from benchmarks.metrics import answers, registry
 from benchmarks.metrics.base import Case
 from benchmarks.models import Benchmark, BenchmarkItem, BenchmarkStatus, render_prompt
 from benchmarks.pricing import cost_at, price_of
-from benchmarks.providers.base import ModelProvider, ProviderError
+from benchmarks.providers.base import ModelProvider, ProviderError, ProviderRefused, UnknownModel
 from benchmarks.selectors import RUN_METRICS
 from leaderboard_site.api.errors import ApiError
 
@@ -70,8 +71,9 @@ def run(benchmark_id: uuid.UUID) -> str:
         services.benchmark_finish(benchmark, token=token, status=BenchmarkStatus.FAILED,
                                   error=f"{type(exc).__name__}: {exc}")  # fmt: skip
         return BenchmarkStatus.FAILED
-    services.benchmark_finish(benchmark, token=token)
-    return BenchmarkStatus.COMPLETED
+    if services.benchmark_finish(benchmark, token=token):
+        return BenchmarkStatus.COMPLETED
+    return "stopped"  # cancelled (or taken over) as its last answers came in
 
 
 def _askers(concurrency: int, shards: int, shard: int) -> int:
@@ -124,6 +126,7 @@ class Run:
         ]
         self.answers: list[BenchmarkItem] = []
         self.askers = benchmark.concurrency
+        self.parent: int | None = None  # the worker's pid, in a forked shard
 
     def go(self, processes: int = 1) -> None:
         """Ask everything; with `processes` > 1 (and enough items), forked processes ask their
@@ -134,9 +137,11 @@ class Run:
             async_to_sync(self._go)()
             return
         # The run's concurrency and each provider's cap are shared out among the processes.
-        self.providers = [_share(provider, shards) for provider in self.providers]
+        shared = {id(p): _share(p, shards) for p in self.providers}  # one gate per provider
+        self.providers = [shared[id(p)] for p in self.providers]
         concurrency = self.benchmark.concurrency
         connections.close_all()  # a forked process must not share the parent's connection
+        self.parent = os.getpid()
         children = [self._fork(shard, shards) for shard in range(1, shards)]
         self.todo = self.todo[0::shards]
         self.askers = _askers(concurrency, shards, 0)
@@ -145,10 +150,13 @@ class Run:
             async_to_sync(self._go)()
         except BaseException as exc:  # the children still have to be waited for
             failure = exc
-        outcomes = [_reap(*child) for child in children]
-        for problem in (failure, *outcomes):
-            if problem is not None:
-                raise problem
+            if not isinstance(exc, Stopped):  # (a time limit, a fatal error): they stop now
+                for pid, _ in children:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+        problems = [p for p in (failure, *(_reap(*child) for child in children)) if p]
+        if problems:  # the most telling first: a shard's error before the stop it caused
+            raise next((p for p in problems if not isinstance(p, Stopped)), problems[0])
 
     def _fork(self, shard: int, shards: int) -> tuple[int, int]:
         concurrency = self.benchmark.concurrency
@@ -166,10 +174,12 @@ class Run:
             async_to_sync(self._go)()
         except Stopped:
             code = 3
-        except ApiError as exc:
-            code, message = 4, exc.message
         except BaseException as exc:
-            code, message = 5, f"{type(exc).__name__}: {exc}"
+            code, message = (4, exc.message) if isinstance(exc, ApiError) else (
+                5, f"{type(exc).__name__}: {exc}")  # fmt: skip
+            # End the run now: the other processes stop at their next store.
+            services.benchmark_finish(self.benchmark, token=self.token,
+                                      status=BenchmarkStatus.FAILED, error=message)  # fmt: skip
         finally:
             with os.fdopen(write_end, "w") as pipe:
                 pipe.write(message)
@@ -207,6 +217,8 @@ class Run:
             self.answers.append(answer)  # (the list in place now: _store swaps it)
 
     async def _store(self) -> None:
+        if self.parent is not None and os.getppid() != self.parent:
+            raise Stopped  # a shard whose parent (the run's worker) died
         batch, self.answers = self.answers, []
         stored = await sync_to_async(services.benchmark_record)(
             self.benchmark, batch, token=self.token
@@ -225,10 +237,13 @@ class Run:
                 model=model, prompt=item.prompt, max_tokens=self.benchmark.max_tokens,
                 temperature=self.benchmark.temperature, system=self.benchmark.system,
             )  # fmt: skip
-        except ProviderError as exc:  # after the provider's own retries: a failed item
-            outcome.error = exc.message
-            outcome.correct = False if item.expected is not None else None
-            return outcome
+        except (ProviderError, ProviderRefused) as exc:  # after the retries: a failed item
+            return self._failed(outcome, item, exc.message)
+        except UnknownModel:
+            raise  # every item would fail: the run fails with the reason
+        except Exception as exc:  # an answer that cannot be read: this item fails, not the run
+            logger.warning("benchmark %s item %s: %s", self.benchmark.pk, position, exc)
+            return self._failed(outcome, item, f"{type(exc).__name__}: {exc}")
         outcome.output = answer.text
         outcome.latency_ms = round(answer.latency_ms, 3)
         outcome.prompt_tokens = answer.prompt_tokens
@@ -240,6 +255,12 @@ class Run:
         )
         if self.plugins:
             outcome.scores = await self._score(item, answer.text, answer.latency_ms)
+        return outcome
+
+    @staticmethod
+    def _failed(outcome: BenchmarkItem, item: _Item, error: str) -> BenchmarkItem:
+        outcome.error = error
+        outcome.correct = False if item.expected is not None else None
         return outcome
 
     async def _score(self, item: _Item, output: str, latency_ms: float) -> dict[str, Any]:

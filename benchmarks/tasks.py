@@ -6,6 +6,7 @@ import uuid
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 
 from benchmarks import runner, services
 
@@ -16,9 +17,14 @@ def benchmark_run(benchmark_id: str) -> str:
     return runner.run(uuid.UUID(benchmark_id))
 
 
+REQUEUE_EVERY = 1800  # seconds: a run waiting behind long ones is not queued again each tick
+
+
 @shared_task
 def benchmarks_reclaim() -> int:
-    stale = services.benchmarks_reclaim()
-    for benchmark_id in stale:
-        benchmark_run.delay(str(benchmark_id))
-    return len(stale)
+    queued = 0
+    for benchmark_id in services.benchmarks_reclaim():
+        if cache.add(f"benchmark-requeued:{benchmark_id}", 1, timeout=REQUEUE_EVERY):
+            benchmark_run.delay(str(benchmark_id))
+            queued += 1
+    return queued

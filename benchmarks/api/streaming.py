@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.http import StreamingHttpResponse
 from rest_framework.utils.encoders import JSONEncoder
 
@@ -52,37 +53,72 @@ def _event(payload: Any) -> bytes:
     return b"data: " + json.dumps(payload, cls=JSONEncoder).encode() + b"\n\n"
 
 
+DONE = b"data: [DONE]\n\n"
+
+
+class _Events:
+    """The response's chunks, one `step` at a time: iterated by a WSGI server, or by an ASGI
+    one (each step in a thread, so the server's loop never waits on the provider)."""
+
+    def __init__(self, stream: SyncStream, first: str | Generation | None, **record: Any):
+        self.stream, self.pending, self.record = stream, [first], record
+        self.finished = False
+
+    def step(self) -> bytes | None:
+        if self.finished:
+            return None
+        try:
+            piece = self.pending.pop() if self.pending else self.stream.next()
+            if piece is None:
+                self.close()
+                return DONE
+            if isinstance(piece, Generation):
+                completion = services.completion_record(generation=piece, **self.record)
+                return _event({"type": "completion", **CompletionSerializer(completion).data})
+            return _event({"type": "delta", "text": piece})
+        except Exception as exc:  # the provider or the database failed mid-stream
+            self.close()
+            failure = exc if isinstance(exc, ApiError) else ApiError(
+                f"The stream failed: {type(exc).__name__}", status=500, code="INTERNAL_ERROR"
+            )  # fmt: skip
+            error = {"type": "error", **envelope(failure.code, failure.message, failure.details),
+                     "request_id": self.record["request_id"]}  # fmt: skip
+            return _event(error) + DONE
+
+    def close(self) -> None:
+        if not self.finished:
+            self.finished = True
+            self.stream.close()
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            while (chunk := self.step()) is not None:
+                yield chunk
+        finally:  # the client went away
+            self.close()
+
+    async def aiter(self) -> AsyncIterator[bytes]:
+        try:
+            while (chunk := await sync_to_async(self.step)()) is not None:
+                yield chunk
+        finally:
+            await sync_to_async(self.close)()
+
+
 def stream_completion(
-    *, owner: User, provider: ModelProvider, prompt: str, request_id: str, **arguments: Any
-) -> StreamingHttpResponse:
+    *, owner: User, provider: ModelProvider, prompt: str, request_id: str, asgi: bool,
+    **arguments: Any,
+) -> StreamingHttpResponse:  # fmt: skip
     stream = SyncStream(provider, prompt=prompt, **arguments)
     try:
         first = stream.next()  # fails here (4xx/502 envelope) before anything is sent
     except BaseException:
         stream.close()
         raise
-
-    def events() -> Iterator[bytes]:
-        piece = first
-        try:
-            while piece is not None:
-                if isinstance(piece, Generation):
-                    completion = services.completion_record(
-                        owner=owner, provider=provider.name, prompt=prompt, generation=piece,
-                        request_id=request_id,
-                    )  # fmt: skip
-                    yield _event({"type": "completion", **CompletionSerializer(completion).data})
-                else:
-                    yield _event({"type": "delta", "text": piece})
-                piece = stream.next()
-        except ApiError as exc:
-            error = {"type": "error", **envelope(exc.code, exc.message, exc.details)}
-            yield _event({**error, "request_id": request_id})
-        finally:
-            stream.close()
-        yield b"data: [DONE]\n\n"
-
-    response = StreamingHttpResponse(events(), content_type="text/event-stream")
+    chunks = _Events(stream, first, owner=owner, provider=provider.name, prompt=prompt,
+                     request_id=request_id)  # fmt: skip
+    response = StreamingHttpResponse(chunks.aiter() if asgi else iter(chunks),
+                                     content_type="text/event-stream")  # fmt: skip
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # a proxy in front must not hold the pieces back
     return response

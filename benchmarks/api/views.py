@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.handlers.asgi import ASGIRequest
 from django.db.models import QuerySet
 from django.http import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
@@ -43,7 +44,7 @@ from leaderboard_site.accounts.authentication import principal_of
 from leaderboard_site.accounts.roles import Role
 from leaderboard_site.api.context import current_request_id
 from leaderboard_site.api.errors import ApiError, NotFound
-from leaderboard_site.api.pagination import PageNumberPagination
+from leaderboard_site.api.pagination import PageNumberPagination, query_int
 
 
 class OwnedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -94,6 +95,7 @@ class CompletionViewSet(OwnedViewSet):
             return stream_completion(
                 owner=principal.user, provider=providers.get(data.pop("provider")),
                 request_id=current_request_id(), **data,
+                asgi=isinstance(request._request, ASGIRequest),
             )  # fmt: skip
         completion = services.completion_create(
             owner=principal.user, request_id=current_request_id(), **data
@@ -156,11 +158,9 @@ class BenchmarkViewSet(OwnedViewSet):
     def items(self, request: Request, pk: str) -> Response:
         benchmark = self.get_object()
         items = benchmark.items.select_related("item", "benchmark").order_by("position", "target")
-        target = request.query_params.get("target")
+        target = query_int(request, "target", maximum=len(benchmark.targets) - 1)
         if target is not None:
-            if not target.isdigit():
-                raise ApiError("target must be a target's index.", details={"target": target})
-            items = items.filter(target=int(target))
+            items = items.filter(target=target)
         outcome = request.query_params.get("outcome")
         if outcome is not None:
             filters: dict[str, dict[str, Any]] = {"right": {"correct": True, "error": ""},
@@ -263,14 +263,12 @@ class DatasetViewSet(viewsets.GenericViewSet):
 
     def _version(self, name: str) -> Dataset:
         versions = Dataset.objects.filter(name=name).order_by("-version")
-        raw = self.request.query_params.get("version")
-        if raw is not None:
-            if not raw.isdigit():
-                raise ApiError("version must be a positive integer.", details={"version": raw})
-            versions = versions.filter(version=int(raw))
+        version = query_int(self.request, "version", minimum=1)
+        if version is not None:
+            versions = versions.filter(version=version)
         dataset = versions.first()
         if dataset is None:
-            raise NotFound(f"No dataset {name!r}" + (f" version {raw}." if raw else "."))
+            raise NotFound(f"No dataset {name!r}" + (f" version {version}." if version else "."))
         return dataset
 
     @extend_schema(responses=DatasetSerializer(many=True))

@@ -7,7 +7,13 @@ from typing import Any
 
 import anthropic
 
-from benchmarks.providers.base import Generation, ModelProvider, ProviderError, UnknownModel
+from benchmarks.providers.base import (
+    Generation,
+    ModelProvider,
+    ProviderError,
+    ProviderRefused,
+    UnknownModel,
+)
 
 
 class AnthropicProvider(ModelProvider):
@@ -58,7 +64,10 @@ def _translate(provider: str, model: str, exc: Exception) -> Exception:
     details: dict[str, Any] = {"provider": provider, "model": model, "provider_message": str(exc)}
     if isinstance(exc, anthropic.APIStatusError):
         details["status"] = exc.status_code
-        if exc.status_code in (400, 404, 422):
-            return UnknownModel(f"{provider} refused the request for {model!r}: {exc.message}",
+        if exc.status_code == 404:
+            return UnknownModel(f"{provider} does not serve the model {model!r}: {exc.message}",
                                 details=details)  # fmt: skip
+        if exc.status_code in (400, 422):
+            return ProviderRefused(f"{provider} refused the request for {model!r}: "
+                                   f"{exc.message}", details=details)  # fmt: skip
     return ProviderError(f"The provider {provider} failed: {exc}", details=details)

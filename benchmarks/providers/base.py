@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import AsyncToSync
 
 from leaderboard_site.api.errors import ApiError
 
@@ -25,6 +25,12 @@ class UnknownProvider(ApiError):
 
 
 class UnknownModel(ApiError):
+    status, code = 400, "BAD_REQUEST"
+
+
+class ProviderRefused(ApiError):
+    """The provider refused this request (400/422: too long for the model, filtered...)."""
+
     status, code = 400, "BAD_REQUEST"
 
 
@@ -91,7 +97,8 @@ class ModelProvider(ABC):
 
     def complete_sync(self, **arguments: Any) -> Generation:
         """`complete` from synchronous code (a view, a plugin's thread): it runs in an event loop
-        of its own, whose client is closed after."""
+        of its own (even in a thread an ASGI server lent, whose loop other requests share),
+        whose client is closed after."""
 
         async def once() -> Generation:
             try:
@@ -99,7 +106,7 @@ class ModelProvider(ABC):
             finally:
                 await self.release()
 
-        return async_to_sync(once)()
+        return AsyncToSync(once, force_new_loop=True)()
 
     @abstractmethod
     async def complete(

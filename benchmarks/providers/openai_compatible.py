@@ -9,7 +9,13 @@ from typing import Any
 
 import openai
 
-from benchmarks.providers.base import Generation, ModelProvider, ProviderError, UnknownModel
+from benchmarks.providers.base import (
+    Generation,
+    ModelProvider,
+    ProviderError,
+    ProviderRefused,
+    UnknownModel,
+)
 
 
 class OpenAIProvider(ModelProvider):
@@ -99,7 +105,8 @@ def _translate(provider: str, model: str, exc: Exception) -> Exception:
         if exc.status_code == 404:
             return UnknownModel(f"{provider} does not serve the model {model!r}.", details=details)
         if exc.status_code in (400, 422):
-            return UnknownModel(f"{provider} refused the request: {_message(exc)}", details=details)
+            return ProviderRefused(f"{provider} refused the request: {_message(exc)}",
+                                   details=details)  # fmt: skip
     else:
         details["provider_message"] = str(exc)
     return ProviderError(f"The provider {provider} failed: {details['provider_message']}",

@@ -1,4 +1,5 @@
-"""Cross-cutting middleware. Each works under WSGI and ASGI without a thread hop."""
+"""Cross-cutting middleware. Each works under WSGI and ASGI, without a thread hop except where it
+may query the database (the rate limiter finds the caller)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction
+from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
@@ -29,14 +30,22 @@ Handler = Callable[[HttpRequest], Any]
 def _middleware(
     before: Callable[[HttpRequest], HttpResponseBase | None] | None = None,
     after: Callable[[HttpRequest, HttpResponseBase], HttpResponseBase] | None = None,
+    *,
+    blocking: bool = False,
 ) -> Callable[[Handler], Handler]:
-    """Build a middleware from plain before/after functions, native under sync and async."""
+    """Build a middleware from plain before/after functions, native under sync and async.
+    A `blocking` `before` (it may query the database) runs in a thread under ASGI."""
 
     def factory(get_response: Handler) -> Handler:
         if iscoroutinefunction(get_response):
+            in_thread = sync_to_async(before) if before and blocking else None
 
             async def async_middleware(request: HttpRequest) -> HttpResponseBase:
-                response = before(request) if before else None
+                response: HttpResponseBase | None = None
+                if in_thread is not None:
+                    response = await in_thread(request)
+                elif before is not None:
+                    response = before(request)
                 if response is None:
                     response = await get_response(request)
                 return after(request, response) if after else response
@@ -178,4 +187,4 @@ def _rate_headers(request: HttpRequest, response: HttpResponseBase) -> HttpRespo
     return response
 
 
-rate_limit = _middleware(_limit, _rate_headers)
+rate_limit = _middleware(_limit, _rate_headers, blocking=True)

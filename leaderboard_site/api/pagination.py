@@ -16,6 +16,19 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
 
+def query_int(request: Request, name: str, *, minimum: int = 0,
+              maximum: int = 2**31 - 1) -> int | None:  # fmt: skip
+    """An integer query parameter within bounds (400 naming it otherwise); None when absent."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    value = int(raw) if raw.isascii() and raw.isdigit() else -1
+    if not minimum <= value <= maximum:
+        raise ApiError(f"{name} must be an integer from {minimum} to {maximum}.",
+                       details={name: raw})  # fmt: skip
+    return value
+
+
 def _positive_int(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
     if raw in (None, ""):

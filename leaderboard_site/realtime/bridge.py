@@ -1,6 +1,11 @@
 """The embedded default's relay: without Redis, each process has its own in-memory channel
 layer, so `publish` stores events in the database (RelayedEvent) and every process serving /ws
-reads the new ones every REALTIME_RELAY_INTERVAL and sends them to its own layer."""
+reads the new ones every REALTIME_RELAY_INTERVAL and sends them to its own layer.
+
+Ids are handed out before commit, so a row may appear behind one already read: the relay
+reads again from a watermark SETTLE seconds old and skips the ids it has sent. Rows older than
+KEEP are deleted by the writers, at most once a minute per process.
+"""
 
 from __future__ import annotations
 
@@ -21,11 +26,17 @@ from leaderboard_site.realtime.models import RelayedEvent
 
 logger = logging.getLogger(__name__)
 KEEP = timedelta(minutes=5)
+SETTLE = timedelta(seconds=5)
 _relays: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
+_pruned = 0.0
 
 
 def store(groups: list[str], message: dict[str, Any]) -> None:
+    global _pruned
     RelayedEvent.objects.create(groups=groups, message=message)
+    if time.monotonic() - _pruned > 60:
+        _pruned = time.monotonic()
+        RelayedEvent.objects.filter(created_at__lt=timezone.now() - KEEP).delete()
 
 
 @database_sync_to_async
@@ -34,30 +45,26 @@ def _newest() -> int:
 
 
 @database_sync_to_async
-def _after(last: int) -> list[tuple[int, list[str], dict[str, Any]]]:
-    rows = RelayedEvent.objects.filter(pk__gt=last).order_by("pk")[:500]
-    return list(rows.values_list("pk", "groups", "message"))
-
-
-@database_sync_to_async
-def _forget_old() -> None:
-    RelayedEvent.objects.filter(created_at__lt=timezone.now() - KEEP).delete()
+def _after(mark: int) -> list[tuple[int, list[str], dict[str, Any], Any]]:
+    rows = RelayedEvent.objects.filter(pk__gt=mark).order_by("pk")[:1000]
+    return list(rows.values_list("pk", "groups", "message", "created_at"))
 
 
 async def _relay() -> None:
     layer = get_channel_layer()
-    last = await _newest()
-    cleaned = time.monotonic()
+    mark, sent = await _newest(), set[int]()
     while True:
         await asyncio.sleep(settings.REALTIME_RELAY_INTERVAL)
         try:
-            if time.monotonic() - cleaned > 60:
-                await _forget_old()
-                cleaned = time.monotonic()
-            for pk, groups, message in await _after(last):
-                for group in groups:
-                    await layer.group_send(group, message)
-                last = pk
+            settled = timezone.now() - SETTLE
+            for pk, groups, message, created_at in await _after(mark):
+                if pk not in sent:
+                    for group in groups:
+                        await layer.group_send(group, message)
+                    sent.add(pk)
+                if created_at < settled:  # nothing can commit behind it any more
+                    mark = max(mark, pk)
+            sent = {pk for pk in sent if pk > mark}
         except Exception:  # the database is busy or gone for a moment: try again
             logger.warning("could not relay events", exc_info=True)
 

@@ -26,10 +26,11 @@ from leaderboard_site.accounts.authentication import (
     token_principal,
 )
 from leaderboard_site.accounts.roles import Role
-from leaderboard_site.api.errors import ApiError
+from leaderboard_site.api.errors import ApiError, Unauthorized
 from leaderboard_site.realtime import bridge, topics
 
 MAX_TOPICS_PER_MESSAGE = 20
+RECHECK_SECONDS = 60
 
 
 @database_sync_to_async
@@ -58,14 +59,36 @@ def _now_ms() -> int:
 class EventConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.subscriptions: dict[str, list[str]] = {}
+        self.caller: dict[str, Any] | None = None
+        self.checked = time.monotonic()
         if settings.REALTIME_RELAY:
             bridge.ensure_running()
         await self.accept()
         try:
             self.caller = await _caller(self.scope)
         except ApiError as exc:
-            await self._error(exc.code, exc.message)
-            await self.close(code=4000 + exc.status)
+            await self._refuse(exc)
+
+    async def _refuse(self, exc: ApiError) -> None:
+        await self._error(exc.code, exc.message)
+        await self.close(code=4000 + exc.status)
+
+    async def _still_allowed(self, *, now: bool = False) -> bool:
+        """Check the credentials again (on each subscribe, and at most every RECHECK_SECONDS
+        while events flow): an expired token, a revoked key or a changed role ends the socket's
+        access to what it no longer may see."""
+        if self.caller is None or (not now and time.monotonic() - self.checked < RECHECK_SECONDS):
+            return True
+        self.checked = time.monotonic()
+        try:
+            caller = await _caller(self.scope)
+        except ApiError as exc:
+            await self._refuse(exc)
+            return False
+        if caller != self.caller:
+            await self._refuse(Unauthorized("Your access changed: connect again."))
+            return False
+        return True
 
     async def disconnect(self, code: int) -> None:
         for topic in list(getattr(self, "subscriptions", {})):
@@ -99,6 +122,8 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         if unknown:
             await self._error("UNKNOWN_TOPIC", f"Unknown topic(s): {', '.join(unknown)}.",
                               {"unknown": unknown, "known": sorted(topics.TOPICS)})  # fmt: skip
+            return
+        if not await self._still_allowed(now=True):
             return
         if kind == "subscribe":
             owned = sorted(set(names) & topics.OWNED)
@@ -136,5 +161,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
 
     async def realtime_event(self, event: dict[str, Any]) -> None:
         """A published event (publish.publish) for a group this socket joined."""
+        if not await self._still_allowed():
+            return
         await self.send_json({"type": "event", "topic": event["topic"], "data": event["data"],
                               "timestamp": event["timestamp"]})  # fmt: skip

@@ -251,3 +251,30 @@ def test_a_stream_that_cannot_start_is_an_ordinary_error(alice_client, llm, sett
     assert failing.status_code == 502
     assert failing.json()["error"]["code"] == "PROVIDER_ERROR"
     assert not Completion.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the ASGI handler's threads have connections of their own
+def test_under_asgi_the_stream_is_an_async_iterator(alice, llm) -> None:
+    """An ASGI server gets async chunks (a sync iterator would be buffered whole, and Django
+    warns about it: the warning would fail this test)."""
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    from leaderboard_site.accounts import tokens
+
+    llm.state.answers["France"] = "The capital is Paris."
+    token = tokens.issue(username="alice", role="user")[0]
+
+    async def collect() -> list[bytes]:
+        response = await AsyncClient().post(
+            "/v1/completions", {"provider": "openai", "model": "tiny-1", "prompt": PROMPT,
+                                "stream": True},
+            content_type="application/json", headers={"Authorization": f"Bearer {token}"},
+        )  # fmt: skip
+        assert response.status_code == 200, response.content
+        return [chunk async for chunk in response.streaming_content]
+
+    chunks = async_to_sync(collect)()
+    assert len(chunks) == 6 and chunks[-1] == b"data: [DONE]\n\n"
+    assert json.loads(chunks[4].removeprefix(b"data: "))["type"] == "completion"
+    assert Completion.objects.get().text == "The capital is Paris."

@@ -18,7 +18,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from benchmarks import runner, services
+from benchmarks import runner, services, tasks
 from benchmarks.datasets import Item
 from benchmarks.models import Benchmark, BenchmarkItem, Price
 from benchmarks.selectors import percentile
@@ -124,6 +124,8 @@ def test_two_targets_and_the_items_pages(alice_client, sums, answers) -> None:
     assert [(i["item_index"], i["provider"]) for i in wrong] == [(2, "openai"), (2, "anthropic")]
     assert alice_client.get(url, {"target": "1"}).json()["total"] == 4
     assert alice_client.get(url, {"outcome": "meh"}).status_code == 400
+    for bad in ("2", "-1", "²", "99999999999999999999", "x"):
+        assert alice_client.get(url, {"target": bad}).status_code == 400, bad
 
 
 def test_iterations_cycle_through_the_dataset(alice_client, sums, answers) -> None:
@@ -161,6 +163,14 @@ def test_failed_calls_are_counted_and_the_run_goes_on(alice_client, sums, answer
     failed = BenchmarkItem.objects.exclude(error="").order_by("position")
     assert [i.position for i in failed] == [0, 1]
     assert "injected 500" in failed[0].error
+
+
+def test_an_item_the_provider_refuses_fails_alone(alice_client, sums, answers) -> None:
+    answers.fail_next(1, status=400)  # e.g. too long for the model's context
+    body = run_to_end(alice_client, concurrency=1)
+    assert body["status"] == "completed"
+    assert body["results"][0]["errors"] == 1
+    assert "refused" in BenchmarkItem.objects.get(position=0).error
 
 
 def test_retries_honour_retry_after(alice_client, sums, answers) -> None:
@@ -235,7 +245,9 @@ def test_cancel_a_pending_run(alice_client, sums, answers) -> None:
     assert again.json()["error"]["code"] == "CONFLICT"
 
 
-def test_a_run_resumes_without_asking_answered_items_again(alice_client, sums, answers) -> None:
+def test_a_run_resumes_without_asking_answered_items_again(
+    alice_client, sums, answers, django_capture_on_commit_callbacks
+) -> None:
     """A worker died after storing two answers: the next one asks the other two only."""
     benchmark_id = start(alice_client).json()["benchmark_id"]
     benchmark = Benchmark.objects.get(pk=benchmark_id)
@@ -251,6 +263,9 @@ def test_a_run_resumes_without_asking_answered_items_again(alice_client, sums, a
         lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
     assert services.benchmarks_reclaim() == [benchmark.pk]
+    with django_capture_on_commit_callbacks():
+        assert tasks.benchmarks_reclaim() == 1  # queued for a worker
+        assert tasks.benchmarks_reclaim() == 0  # not again at the next tick
     assert runner.run(benchmark_id) == "completed"
     asked = [r["body"]["messages"][-1]["content"] for r in answers.requests]
     assert sorted(asked) == ["What is 30 plus 12?", "What is 8 plus 9?"]

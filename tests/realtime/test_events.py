@@ -202,3 +202,31 @@ def test_a_run_created_through_the_api_is_announced_when_a_worker_claims_it(llm)
         await socket.disconnect()
 
     run(scenario)
+
+
+def test_a_revoked_key_or_a_changed_role_ends_the_sockets_access() -> None:
+    alice = make_user("alice", "admin")
+    created = accounts.api_key_create(owner=alice, name="ws")
+
+    async def scenario() -> None:
+        by_key = await connect(f"/ws?token={created.key}")
+        by_jwt = await connect(f"/ws?token={jwt_for(alice)}")
+        for socket in (by_key, by_jwt):
+            assert (await subscribe(socket, "benchmark.progress"))["type"] == "ack"
+
+        await sync_to_async(accounts.api_key_revoke)(api_key=created.api_key)
+        refused = await subscribe(by_key, "submission.status")
+        assert (refused["type"], refused["code"]) == ("error", "UNAUTHORIZED")
+        assert await by_key.receive_output() == {"type": "websocket.close", "code": 4401}
+
+        def demote() -> None:
+            alice.role = "viewer"
+            alice.save(update_fields=["role"])
+            accounts.forget_principals()
+
+        await sync_to_async(demote)()
+        refused = await subscribe(by_jwt, "submission.status")
+        assert refused["code"] == "UNAUTHORIZED" and "changed" in refused["message"]
+        assert await by_jwt.receive_output() == {"type": "websocket.close", "code": 4401}
+
+    run(scenario)
