@@ -141,7 +141,6 @@ class Run:
         self.providers = [shared[id(p)] for p in self.providers]
         concurrency = self.benchmark.concurrency
         connections.close_all()  # a forked process must not share the parent's connection
-        self.parent = os.getpid()
         children = [self._fork(shard, shards) for shard in range(1, shards)]
         self.todo = self.todo[0::shards]
         self.askers = _askers(concurrency, shards, 0)
@@ -161,11 +160,13 @@ class Run:
     def _fork(self, shard: int, shards: int) -> tuple[int, int]:
         concurrency = self.benchmark.concurrency
         read_end, write_end = os.pipe()
+        parent = os.getpid()
         pid = os.fork()
         if pid:
             os.close(write_end)
             return pid, read_end
         os.close(read_end)  # the child: its share of the items, then out without cleanup
+        self.parent = parent
         code, message = 0, ""
         try:
             registry.after_fork()

@@ -100,11 +100,19 @@ class LLMServer:
         asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=10)
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    async def _stop(self) -> None:
         if self._runner is not None:
-            stop = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
-            with contextlib.suppress(Exception):
-                stop.result(timeout=10)
+            await self._runner.cleanup()
+        # Answers still waiting (a test's stalled prompt) end with the server.
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    def __exit__(self, *exc: object) -> None:
+        stop = asyncio.run_coroutine_threadsafe(self._stop(), self._loop)
+        with contextlib.suppress(Exception):
+            stop.result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
