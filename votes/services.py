@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import orjson
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -133,6 +133,33 @@ def _current(user: User, target: Target) -> Vote | None:
     )
 
 
+_INSERT_COLUMNS = ("user_id", "model_name", "revision", "precision", "vote_type", "voided",
+                   "created_at", "updated_at")  # fmt: skip
+
+
+def _insert_new(vote: Vote) -> bool:
+    """Insert the vote unless its person already holds a counting one on that model: one
+    statement (`ON CONFLICT DO NOTHING RETURNING`, PostgreSQL and SQLite alike) instead of an
+    insert that fails inside a savepoint. True when inserted (vote.pk is then set)."""
+    quote, now = connection.ops.quote_name, timezone.now()
+    columns = ", ".join(map(quote, _INSERT_COLUMNS))
+    placeholders = ", ".join(["%s"] * len(_INSERT_COLUMNS))
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(Vote._meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608 (names are ours)
+            f"ON CONFLICT DO NOTHING RETURNING {quote('id')}",
+            [vote.user_id, vote.model_name, vote.revision, vote.precision, vote.vote_type,
+             False, stamp, stamp],
+        )  # fmt: skip
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    vote.pk, vote.created_at, vote.updated_at = row[0], now, now
+    vote._state.adding = False
+    return True
+
+
 def vote_cast(*, user: User, target: Target, vote_type: str, limited: bool = True) -> Vote:
     """Cast a vote or change its direction; the same vote twice is a 409."""
     if limited:
@@ -147,11 +174,9 @@ def vote_cast(*, user: User, target: Target, vote_type: str, limited: bool = Tru
             precision=target.precision,
             vote_type=vote_type,
         )
-        try:
-            with transaction.atomic():
-                vote.save(force_insert=True)
+        if _insert_new(vote):
             delta = vote.value
-        except IntegrityError:
+        else:
             held = _current(user, target)
             if held is None:  # withdrawn by a concurrent request between the two statements
                 raise Conflict(
