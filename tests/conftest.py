@@ -25,11 +25,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     engine = settings.DATABASES["default"]["ENGINE"]
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL row locks (set DATABASE_URL)")
     skip_redis = pytest.mark.skip(reason="needs a Redis server (set REDIS_URL)")
+    skip_shared = pytest.mark.skip(
+        reason="needs a database other processes can reach (the embedded test database is in "
+        "memory; set DATABASE_URL)"
+    )
     for item in items:
         if "needs_postgres" in item.keywords and "postgresql" not in engine:
             item.add_marker(skip_pg)
         if "needs_redis" in item.keywords and not settings.REDIS_URL:
             item.add_marker(skip_redis)
+        if "needs_shared_database" in item.keywords and "postgresql" not in engine:
+            item.add_marker(skip_shared)
 
 
 def manage(*args: str, **environ: str) -> subprocess.CompletedProcess[str]:

@@ -314,7 +314,7 @@ def test_cancel_stops_a_running_run_within_a_second(alice, sums, answers, settin
     assert not late  # nothing asked once the worker noticed (at its next store, 0.1 s)
 
 
-@pytest.mark.needs_postgres
+@pytest.mark.needs_shared_database
 @pytest.mark.needs_redis
 @pytest.mark.django_db(transaction=True)
 def test_a_killed_worker_is_resumed_and_answered_items_are_not_asked_again(
@@ -368,7 +368,7 @@ def test_a_killed_worker_is_resumed_and_answered_items_are_not_asked_again(
     assert benchmark.items.count() == 10
 
 
-@pytest.mark.needs_postgres
+@pytest.mark.needs_shared_database
 @pytest.mark.django_db(transaction=True)
 def test_a_run_shared_by_two_processes_asks_each_item_once(alice, llm, settings) -> None:
     from tests.conftest import client_for

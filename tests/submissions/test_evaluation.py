@@ -137,7 +137,7 @@ def _wait_for(predicate: Any, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.mark.needs_postgres
+@pytest.mark.needs_shared_database
 @pytest.mark.needs_redis
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_run_leaves_the_job_to_another(
