@@ -14,7 +14,6 @@ import dataclasses
 import logging
 import os
 import signal
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -269,13 +268,10 @@ class Run:
                     latency_ms=latency_ms)  # fmt: skip
         scores: dict[str, Any] = {}
         for plugin in self.plugins:
-            started = time.perf_counter()
             try:
                 result, _ = await registry.arun(plugin, case)
                 scores[plugin.name] = result.score
             except ApiError as exc:  # this item cannot be scored by this metric
                 scores[plugin.name] = None
                 scores.setdefault("_errors", {})[plugin.name] = exc.message
-                logger.debug("metric %s on item %s: %s (%.1f ms)", plugin.name, item.id,
-                             exc.message, (time.perf_counter() - started) * 1000)  # fmt: skip
         return scores

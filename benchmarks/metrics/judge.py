@@ -40,7 +40,7 @@ CACHE_PREFIX = "benchmarks:judge:"  # the shared cache (Redis in production), ke
 
 
 class JudgeNotConfigured(ApiError):
-    status, code = 400, "BAD_REQUEST"
+    """No judge provider and model are set (400)."""
 
 
 @dataclass(frozen=True)

@@ -21,17 +21,15 @@ class ProviderError(ApiError):
 
 
 class UnknownProvider(ApiError):
-    status, code = 400, "BAD_REQUEST"
+    """No provider by that name is configured (400)."""
 
 
 class UnknownModel(ApiError):
-    status, code = 400, "BAD_REQUEST"
+    """The provider does not serve the model (400)."""
 
 
 class ProviderRefused(ApiError):
     """The provider refused this request (400/422: too long for the model, filtered...)."""
-
-    status, code = 400, "BAD_REQUEST"
 
 
 @dataclass(frozen=True)

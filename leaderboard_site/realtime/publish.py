@@ -21,12 +21,7 @@ def publish(topic: str, data: dict[str, Any], *, owner_id: int | None = None) ->
     """Send `data` on `topic`: to everyone subscribed for a public topic, to the owner and the
     admins for an owned one. Call it after the change is committed. A layer that is down loses
     the event (it is logged), never the change."""
-    if topic in topics.PUBLIC:
-        groups = [topics.public_group(topic)]
-    else:
-        groups = [topics.admin_group(topic)]
-        if owner_id is not None:
-            groups.append(topics.owner_group(topic, owner_id))
+    groups = topics.groups_to_publish(topic, owner_id=owner_id)
     message = {"type": "realtime.event", "topic": topic, "data": data,
                "timestamp": int(time.time() * 1000)}  # fmt: skip
     try:

@@ -34,3 +34,10 @@ def groups_for(topic: str, *, user_id: int | None, is_admin: bool) -> list[str]:
     if is_admin:
         return [admin_group(topic)]
     return [owner_group(topic, user_id)] if user_id is not None else []
+
+
+def groups_to_publish(topic: str, *, owner_id: int | None) -> list[str]:
+    """The groups an event on `topic` goes to: everyone's, or the admins' and its owner's."""
+    if topic in PUBLIC:
+        return [public_group(topic)]
+    return [admin_group(topic)] + ([owner_group(topic, owner_id)] if owner_id is not None else [])
