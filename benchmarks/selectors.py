@@ -1,4 +1,5 @@
-"""Reads for benchmark runs: the per-target results, and the comparison of two runs."""
+"""Reads: the evaluator plugins as the API shows them; a run's per-target results, and the
+comparison of two runs."""
 
 from __future__ import annotations
 
@@ -6,11 +7,19 @@ import math
 from decimal import Decimal
 from typing import Any
 
+from benchmarks.metrics import registry
 from benchmarks.models import Benchmark, BenchmarkItem, render_prompt
 
 # Figures every run reports (the names `metrics` may list besides evaluator plugins).
 RUN_METRICS = ("accuracy", "latency", "cost", "tokens", "throughput", "errors")
 CHANGED_ITEMS_SHOWN = 1000
+
+
+def plugin_row(plugin: registry.Plugin) -> dict[str, Any]:
+    """A plugin as REST and GraphQL show it (seed 002's plugin shape)."""
+    return {"id": plugin.id, "name": plugin.name, "version": plugin.version,
+            "plugin_type": "evaluator", "status": plugin.status,
+            "description": plugin.description or plugin.error}  # fmt: skip
 
 
 def percentile(values: list[float], q: float) -> float | None:

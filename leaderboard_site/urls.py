@@ -1,4 +1,4 @@
-"""URL map: /api (leaderboard), /v1 (Test Bench), /health, /docs, /admin."""
+"""URL map: /api (leaderboard), /v1 (Test Bench), /graphql, /health, /docs, /admin."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -8,6 +8,8 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from leaderboard_site.api.views import HealthView
+from leaderboard_site.graphql.schema import schema
+from leaderboard_site.graphql.views import GraphQLView
 
 handler400 = "leaderboard_site.api.errors.bad_request"
 handler403 = "leaderboard_site.api.errors.permission_denied"
@@ -22,6 +24,7 @@ urlpatterns = [
     path("api/votes/", include("votes.api.urls")),
     path("v1/auth/", include("leaderboard_site.accounts.api.urls")),
     path("v1/", include("benchmarks.api.urls")),
+    path("graphql", GraphQLView.as_view(schema=schema), name="graphql"),
     path("admin/", admin.site.urls),
     path("api-docs/openapi.json", SpectacularAPIView.as_view(), name="openapi-schema"),
 ]

@@ -208,26 +208,20 @@ class BenchmarkViewSet(OwnedViewSet):
         return Response(selectors.benchmark_compare(*runs))
 
 
-def _plugin_row(plugin: registry.Plugin) -> dict[str, Any]:
-    return {"id": plugin.id, "name": plugin.name, "version": plugin.version,
-            "plugin_type": "evaluator", "status": plugin.status,
-            "description": plugin.description or plugin.error}  # fmt: skip
-
-
 @extend_schema(parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)])
 class PluginViewSet(viewsets.ViewSet):
     """Evaluator plugins, discovered through the `leaderboard.evaluators` entry points."""
 
     @extend_schema(responses=PluginSerializer(many=True))
     def list(self, request: Request) -> Response:
-        rows = [_plugin_row(p) for p in registry.plugins().values()]
+        rows = [selectors.plugin_row(p) for p in registry.plugins().values()]
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(PluginSerializer(page, many=True).data)
 
     @extend_schema(responses=PluginSerializer)
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(PluginSerializer(_plugin_row(registry.by_id(_uuid(pk)))).data)
+        return Response(PluginSerializer(selectors.plugin_row(registry.by_id(_uuid(pk)))).data)
 
     @extend_schema(request=PluginExecuteSerializer, responses=PluginResultSerializer)
     @action(detail=True, methods=["post"])

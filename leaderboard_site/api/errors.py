@@ -111,6 +111,9 @@ def error_response(
     return JsonResponse(body, status=status, headers=headers)
 
 
+Described = tuple[int, str, str, dict[str, Any], dict[str, Any]]
+
+
 def _validation_details(detail: Any) -> dict[str, Any]:
     if isinstance(detail, dict):
         return {"fields": detail}
@@ -123,7 +126,7 @@ def _first_message(detail: Any) -> str:
     return str(detail) if detail else "Invalid input."
 
 
-def _from_drf(exc: drf.APIException) -> tuple[int, str, str, dict[str, Any], dict[str, Any]]:
+def _from_drf(exc: drf.APIException) -> Described:
     status = exc.status_code
     code = CODES_BY_STATUS.get(status, "ERROR")
     extra: dict[str, Any] = {}
@@ -136,27 +139,29 @@ def _from_drf(exc: drf.APIException) -> tuple[int, str, str, dict[str, Any], dic
     return status, code, str(exc.detail), {}, extra
 
 
+def describe(exc: Exception) -> Described | None:
+    """(status, code, message, details, extra) of an error meant for the caller; None for a bug.
+    Shared by REST (below) and GraphQL, so both say the same thing about the same error."""
+    if isinstance(exc, ApiError):
+        return exc.status, exc.code, exc.message, exc.details, exc.extra
+    if isinstance(exc, Http404):
+        return 404, "NOT_FOUND", "Not found.", {}, {}
+    if isinstance(exc, PermissionDenied):
+        return 403, "FORBIDDEN", "Permission denied.", {}, {}
+    if isinstance(exc, RequestDataTooBig):
+        return 413, "PAYLOAD_TOO_LARGE", str(exc), {}, {}
+    if isinstance(exc, drf.APIException):
+        return _from_drf(exc)
+    return None
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every API error becomes the envelope."""
-    headers: dict[str, str] = {}
-    if isinstance(exc, ApiError):
-        status, code, message, details, extra = (
-            exc.status,
-            exc.code,
-            exc.message,
-            exc.details,
-            exc.extra,
-        )
-    elif isinstance(exc, Http404):
-        status, code, message, details, extra = 404, "NOT_FOUND", "Not found.", {}, {}
-    elif isinstance(exc, PermissionDenied):
-        status, code, message, details, extra = 403, "FORBIDDEN", "Permission denied.", {}, {}
-    elif isinstance(exc, RequestDataTooBig):
-        status, code, message, details, extra = 413, "PAYLOAD_TOO_LARGE", str(exc), {}, {}
-    elif isinstance(exc, drf.APIException):
-        status, code, message, details, extra = _from_drf(exc)
-    else:
+    described = describe(exc)
+    if described is None:
         return None  # a bug: Django's handler500 answers, in the envelope too
+    status, code, message, details, extra = described
+    headers: dict[str, str] = {}
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
     if status == 401:

@@ -17,11 +17,11 @@ README = Path(__file__).parents[2] / "README.md"
 CALLERS = ["anonymous", "viewer", "user", "service", "admin"]
 
 
-def role_table() -> list[tuple[str, str, str]]:
+def role_table(marker: str = "roles") -> list[tuple[str, str, str]]:
     text = README.read_text()
-    table = text.split("<!-- roles -->", 1)[1].split("<!-- /roles -->", 1)[0]
+    table = text.split(f"<!-- {marker} -->", 1)[1].split(f"<!-- /{marker} -->", 1)[0]
     rows = re.findall(r"^\| `(\w+) ([^`]+)` \| (\w+) \|$", table, flags=re.M)
-    assert rows, "the README has no role table"
+    assert rows, f"the README has no {marker} table"
     return rows
 
 
@@ -112,3 +112,40 @@ def _benchmark(owner: Any) -> Any:
     dataset = Dataset.objects.get(name="arithmetic")
     return Benchmark.objects.create(owner=owner, name="walk", dataset=dataset, iterations=1,
                                     targets=[{"provider": "openai", "model": "tiny"}])  # fmt: skip
+
+
+GRAPHQL_DOCUMENTS = {
+    "version": "{ version }",
+    "health": "{ health }",
+    "plugins": "{ plugins { name } }",
+    "plugin": '{ plugin(id: "%s") { name } }',
+    "createCompletion": 'mutation { createCompletion(input: {provider: "openai", model: "tiny", '
+    'prompt: "Hello there"}) { text } }',
+    "createEvaluation": 'mutation { createEvaluation(input: {provider: "", model: "", input: "", '
+    'output: "{}", metrics: ["json_valid"]}) { score } }',
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize(("kind", "field", "lowest"), role_table("graphql-roles"))
+def test_graphql_role_table(
+    kind: str, field: str, lowest: str, caller: str, request: pytest.FixtureRequest
+) -> None:
+    from benchmarks.metrics.registry import plugin_id
+
+    if field == "createCompletion":
+        request.getfixturevalue("llm")
+    client = APIClient()
+    if caller != "anonymous":
+        client = client_for(make_user(f"{caller}-gql", caller))
+    document = GRAPHQL_DOCUMENTS[field].replace("%s", str(plugin_id("json_valid")))
+    assert document.startswith("mutation") == (kind == "mutation")
+    response = client.post("/graphql", {"query": document}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    if allowed(caller, lowest):
+        assert "errors" not in body and body["data"][field] is not None, (caller, field, body)
+    else:
+        expected = "UNAUTHORIZED" if caller == "anonymous" else "FORBIDDEN"
+        assert [e["extensions"]["code"] for e in body["errors"]] == [expected], (caller, field)
