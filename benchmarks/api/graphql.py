@@ -113,6 +113,9 @@ class EvaluationInput:
     expected: str | None = None
     context: str | None = None
     latency_ms: float | None = None
+    parameters: JSON | None = strawberry.field(
+        default=None, description="a metric's options, e.g. {pattern} for regex"
+    )
 
 
 def _validated(serializer_class: type[Serializer], given: object) -> dict[str, Any]:

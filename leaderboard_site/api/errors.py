@@ -155,18 +155,30 @@ def describe(exc: Exception) -> Described | None:
     return None
 
 
+def _headers(status: int, extra: dict[str, Any]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
+    if status == 401:
+        headers["WWW-Authenticate"] = f'Bearer realm="{settings.JWT_REALM}"'
+    return headers
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every API error becomes the envelope."""
     described = describe(exc)
     if described is None:
         return None  # a bug: Django's handler500 answers, in the envelope too
     status, code, message, details, extra = described
-    headers: dict[str, str] = {}
-    if "retry_after" in extra:
-        headers["Retry-After"] = str(extra["retry_after"])
-    if status == 401:
-        headers.setdefault("WWW-Authenticate", f'Bearer realm="{settings.JWT_REALM}"')
-    return Response(envelope(code, message, details, **extra), status=status, headers=headers)
+    body = envelope(code, message, details, **extra)
+    return Response(body, status=status, headers=_headers(status, extra))
+
+
+def exception_response(exc: ApiError) -> JsonResponse:
+    """The envelope for a service's error outside DRF, with the same headers."""
+    headers = _headers(exc.status, exc.extra)
+    return error_response(exc.status, exc.message, code=exc.code, details=exc.details,
+                          headers=headers, **exc.extra)  # fmt: skip
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -6,13 +6,20 @@ import logging
 
 import strawberry
 from django.conf import settings
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, ValidationRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from benchmarks.api.graphql import BenchmarksMutation, BenchmarksQuery
 from leaderboard_site.api import health
 from leaderboard_site.api.errors import describe
+from leaderboard_site.graphql.errors import caller_error
 
 logger = logging.getLogger(__name__)
 
@@ -32,15 +39,37 @@ Query = merge_types("Query", (ServiceQuery, BenchmarksQuery))
 Mutation = merge_types("Mutation", (BenchmarksMutation,))
 
 
+class OneMutationPerRequest(ValidationRule):
+    """A mutation may change one thing: REST's write limit counts requests, so a document of
+    many aliased createCompletion fields would otherwise be many paid calls for one token."""
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: object) -> None:
+        selections = node.selection_set.selections
+        if node.operation == OperationType.MUTATION and len(selections) > 1:
+            self.report_error(
+                GraphQLError("One mutation field per request; send one request each.", node)
+            )
+
+
+# Bounds on a document's size and shape, so one request cannot cost more than a few REST calls
+# (factories: strawberry makes each extension afresh per request).
+LIMITS = [
+    lambda: MaxTokensLimiter(max_token_count=2000),
+    lambda: MaxAliasesLimiter(max_alias_count=15),
+    lambda: QueryDepthLimiter(max_depth=8),
+    lambda: AddValidationRules([OneMutationPerRequest]),
+]
+
+
 class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         """Log bugs with their traceback; the caller's mistakes are answered, not logged."""
         for error in errors:
-            original = error.original_error
+            original = caller_error(error)
             if original is not None and describe(original) is None:
                 logger.error("GraphQL resolver failed: %s", error.message, exc_info=original)
 
 
-schema = Schema(query=Query, mutation=Mutation)
+schema = Schema(query=Query, mutation=Mutation, extensions=LIMITS)

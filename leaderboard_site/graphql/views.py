@@ -9,36 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
-from graphql import GraphQLError
 from strawberry.django.views import GraphQLView as StrawberryView
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from leaderboard_site.accounts.authentication import resolve
-from leaderboard_site.api.context import current_request_id
-from leaderboard_site.api.errors import ApiError, describe, error_response
+from leaderboard_site.api.errors import ApiError, error_response, exception_response
 from leaderboard_site.graphql.context import Context
-
-
-def _shaped(error: GraphQLError) -> dict[str, Any]:
-    formatted: dict[str, Any] = dict(error.formatted)
-    described = describe(error.original_error) if error.original_error else None
-    details: dict[str, Any]
-    if error.original_error is None:  # syntax or validation: the document is wrong
-        status, code, details = 400, "BAD_REQUEST", {}
-    elif described is None:  # a bug: logged by the schema, not shown
-        formatted["message"] = "Internal server error. The request id identifies it in the logs."
-        status, code, details = 500, "INTERNAL_ERROR", {}
-    else:
-        status, code, formatted["message"], details, extra = described
-        details = {**details, **extra}
-    formatted["extensions"] = {**formatted.get("extensions", {}), "code": code, "status": status,
-                               "details": details, "request_id": current_request_id()}  # fmt: skip
-    return formatted
+from leaderboard_site.graphql.errors import shaped
 
 
 # Credentials come in headers only (never cookies), so a cross-site form cannot use them.
@@ -52,17 +36,29 @@ class GraphQLView(StrawberryView[Context, None]):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             return self.run(request=request)
-        except ApiError as exc:  # bad credentials
-            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-            return error_response(exc.status, exc.message, code=exc.code, details=exc.details,
-                                  headers=headers)  # fmt: skip
+        except ApiError as exc:  # bad credentials, or the Hub down while checking a token
+            return exception_response(exc)
         except HTTPException as exc:
             return error_response(exc.status_code, exc.reason)
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise HTTPException(400, "The body is not valid JSON.") from exc
+        if not isinstance(value, dict | list):  # a list is a batch: refused as such
+            raise HTTPException(400, "Expected a JSON object {query, variables?, operationName?}.")
+        return value
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """GraphiQL for browsers (they ask for text/html), not for `*/*` (curl and scripts)."""
+        browser = "text/html" in request.headers.get("accept", "")
+        return settings.ENABLE_GRAPHIQL and browser and super().should_render_graphql_ide(request)
 
     def process_result(self, request: HttpRequest, result: ExecutionResult) -> GraphQLHTTPResponse:
         response: GraphQLHTTPResponse = {"data": result.data}
         if result.errors:
-            response["errors"] = [_shaped(error) for error in result.errors]  # type: ignore[typeddict-item]
+            response["errors"] = [shaped(error) for error in result.errors]  # type: ignore[typeddict-item]
         if result.extensions:
             response["extensions"] = result.extensions
         return response

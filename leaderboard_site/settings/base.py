@@ -66,7 +66,11 @@ if not _sep or not _ws_host or not _ws_port.isdigit():
     )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["*"] if not PRODUCTION else [])
 ENABLE_SWAGGER = env.bool("ENABLE_SWAGGER", default=True)
+ENABLE_GRAPHIQL = env.bool("ENABLE_GRAPHIQL", default=True)  # the GraphQL playground at /graphql
 WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", 2, minimum=1)
+# Threads per web process running Django's synchronous stack (a view waiting on a model
+# provider holds one).
+HTTP_THREADS = env.int("HTTP_THREADS", 8, minimum=1)
 # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs, comma-separated).
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES")
 MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", 10 * 1024 * 1024, minimum=1024)

@@ -55,6 +55,8 @@ def test_plugins_for_a_viewer_not_for_anonymous(anon: APIClient) -> None:
     found = gql(viewer, one, {"id": by_name["f1"]["id"]}).json()
     assert found == {"data": {"plugin": {"name": "f1"}}}
     assert gql(viewer, one, {"id": "not-a-uuid"}).json() == {"data": {"plugin": None}}
+    unknown = {"id": "00000000-0000-0000-0000-000000000000"}
+    assert gql(viewer, one, unknown).json() == {"data": {"plugin": None}}
 
 
 def _credentials(kind: str, alice: Any, hub: Any) -> APIClient:
@@ -108,7 +110,42 @@ def test_bad_credentials_are_refused_whole_with_the_envelope(anon: APIClient) ->
     assert response.status_code == 401
     body = response.json()
     assert body["error"]["code"] == "UNAUTHORIZED" and body["request_id"]
-    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert response["WWW-Authenticate"] == 'Bearer realm="leaderboard"'
+
+
+def test_the_hub_down_while_checking_a_token_is_503(anon: APIClient, hub: Any) -> None:
+    hub.fail_next(5, status=503)
+    anon.credentials(HTTP_AUTHORIZATION="Bearer hf_someone")
+    response = gql(anon, "{ version }")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+def test_an_api_key_acts_with_its_own_role(alice: Any, llm: Any) -> None:
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=services.api_key_create(owner=alice, name="ro",
+                                                               role="viewer").key)  # fmt: skip
+    variables = {"input": {"provider": "openai", "model": "tiny-1", "prompt": "Hi"}}
+    assert codes(gql(client, COMPLETE, variables).json()) == ["FORBIDDEN"]
+    assert gql(client, "{ plugins { name } }").json()["data"]["plugins"]
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [{"input": {"provider": 1, "model": "m", "prompt": "Hi"}},
+     {"input": {"provider": "openai", "model": "m", "prompt": "Hi", "maxTokens": 2**40}},
+     {"input": {"provider": "openai", "model": "m", "prompt": "Hi", "maxTokens": "x"}},
+     {"input": {"provider": "openai", "model": "m"}},
+     {}],
+)  # fmt: skip
+def test_bad_variables_are_the_callers_mistake(
+    variables: dict[str, Any], alice: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="leaderboard_site.graphql"):
+        body = gql(client_for(alice), COMPLETE, variables).json()
+    assert codes(body) == ["BAD_REQUEST"]
+    assert body["errors"][0]["extensions"]["status"] == 400
+    assert not caplog.records and not Completion.objects.exists()
 
 
 def test_bad_input_is_a_validation_error_with_the_serializers_details(alice: Any, llm: Any) -> None:
@@ -151,8 +188,28 @@ def test_create_evaluation_scores_and_stores(alice: Any) -> None:
 def test_a_document_that_does_not_parse_or_validate(anon: APIClient) -> None:
     assert codes(gql(anon, "{ version").json()) == ["BAD_REQUEST"]
     assert codes(gql(anon, "{ nothing }").json()) == ["BAD_REQUEST"]
-    broken = anon.post("/graphql", "{not json", content_type="application/json")
-    assert broken.status_code == 400 and broken.json()["error"]["code"] == "BAD_REQUEST"
+    for body in ("{not json", "123", "null", '"x"', "[]"):
+        broken = anon.post("/graphql", body, content_type="application/json")
+        assert broken.status_code == 400, body
+        assert broken.json()["error"]["code"] == "BAD_REQUEST"
+
+
+def test_documents_are_bounded(anon: APIClient, alice: Any, llm: Any) -> None:
+    aliased = "{ " + " ".join(f"a{i}: version" for i in range(16)) + " }"
+    assert codes(gql(anon, aliased).json()) == ["BAD_REQUEST"]
+    huge = "{ " + " ".join(["version"] * 2100) + " }"
+    assert codes(gql(anon, huge).json()) == ["BAD_REQUEST"]
+    one = 'createCompletion(input: {provider: "openai", model: "m", prompt: "1"}) { text }'
+    two = f"mutation {{ a: {one} b: {one} }}"
+    body = gql(client_for(alice), two).json()
+    assert codes(body) == ["BAD_REQUEST"] and "One mutation" in body["errors"][0]["message"]
+    assert llm.requests == []
+
+
+def test_anyone_may_introspect_the_published_schema(anon: APIClient) -> None:
+    body = gql(anon, "{ __schema { mutationType { fields { name } } } }").json()
+    names = {field["name"] for field in body["data"]["__schema"]["mutationType"]["fields"]}
+    assert names == {"createCompletion", "createEvaluation"}
 
 
 def test_mutations_are_not_taken_over_get(alice: Any) -> None:
@@ -182,7 +239,10 @@ def test_a_bug_is_hidden_from_the_caller_and_logged(
     assert "secret internals" in caplog.text
 
 
-def test_graphiql_for_a_browser(anon: APIClient) -> None:
-    response = anon.get("/graphql", HTTP_ACCEPT="text/html")
+def test_graphiql_for_a_browser_only(anon: APIClient, settings: Any) -> None:
+    response = anon.get("/graphql", HTTP_ACCEPT="text/html,application/xhtml+xml")
     assert response.status_code == 200
     assert b"graphiql" in response.content.lower()
+    assert anon.get("/graphql", HTTP_ACCEPT="*/*").status_code == 400  # no query: an envelope
+    settings.ENABLE_GRAPHIQL = False
+    assert anon.get("/graphql", HTTP_ACCEPT="text/html").status_code == 400
