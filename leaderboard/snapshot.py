@@ -3,25 +3,22 @@
 A rebuild serializes every entry with orjson, gzips the bytes and stores them in the cache under
 their content hash, then publishes the new hashes under one version key. Each web process checks
 the (small) version key per request, so all processes serve the same data, and a change is
-visible as soon as its rebuild finishes. The current version's gzip bytes are written once to a
-file named by their hash, which the server sends with sendfile: nothing large stays in a web
-process's memory. Clients that do not accept gzip get it decompressed as a stream.
+visible as soon as its rebuild finishes. A web process keeps the current version's gzip bytes
+in memory (one copy per list, fetched once per version) and sends them as they are; clients
+that do not accept gzip get them decompressed as a stream, so the JSON is never held whole.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import orjson
 from django.conf import settings
@@ -67,46 +64,28 @@ class Snapshot(_Tagged):
 
 @dataclass(frozen=True)
 class ServedSnapshot(_Tagged):
-    """A snapshot as a web process serves it: its gzip bytes live in a file, not in memory."""
+    """A snapshot as a web process serves it: the gzip bytes, and the JSON on demand."""
 
     kind: str
     digest: str
     size: int
     count: int
-    path: Path
-
-    def open_gzip(self) -> BinaryIO:
-        return self.path.open("rb")
+    gzip: bytes
 
     def iter_identity(self) -> Iterator[bytes]:
         """The uncompressed JSON, decompressed chunk by chunk (bounded memory)."""
         decompressor = zlib.decompressobj(wbits=31)
-        with self.open_gzip() as handle:
-            while block := handle.read(STREAM_CHUNK):
-                if chunk := decompressor.decompress(block):
-                    yield chunk
+        view = memoryview(self.gzip)
+        for start in range(0, len(view), STREAM_CHUNK):
+            if chunk := decompressor.decompress(view[start : start + STREAM_CHUNK]):
+                yield chunk
         if tail := decompressor.flush():
             yield tail
 
-
-def _files_dir() -> Path:
-    folder = Path(settings.VAR_DIR) / "snapshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _materialize(snapshot: Snapshot) -> ServedSnapshot:
-    """Write the gzip bytes to their hash-named file once (atomically); drop older files."""
-    folder = _files_dir()
-    path = folder / f"{snapshot.kind}-{snapshot.digest}.json.gz"
-    if not path.exists():
-        with tempfile.NamedTemporaryFile(dir=folder, delete=False) as handle:
-            handle.write(snapshot.gzip)
-        os.replace(handle.name, path)
-        for old in folder.glob(f"{snapshot.kind}-*.json.gz"):
-            if old != path:
-                old.unlink(missing_ok=True)  # open handles keep serving the old bytes
-    return ServedSnapshot(snapshot.kind, snapshot.digest, snapshot.size, snapshot.count, path)
+    async def aiter_identity(self) -> AsyncIterator[bytes]:
+        """The same, for an ASGI server (which would buffer a sync iterator whole)."""
+        for chunk in self.iter_identity():
+            yield chunk
 
 
 def _blob_key(kind: str, digest: str) -> str:
@@ -188,7 +167,7 @@ def snapshot_get(kind: str) -> ServedSnapshot:
     version = cache.get(VERSION_KEY)
     digest = version.get(kind) if isinstance(version, dict) else None
     current = _local.get(kind)
-    if current is not None and current.digest == digest and current.path.exists():
+    if current is not None and current.digest == digest:
         return current
     stored = cache.get(_blob_key(kind, digest)) if digest else None
     if not isinstance(stored, Snapshot):
@@ -196,5 +175,7 @@ def snapshot_get(kind: str) -> ServedSnapshot:
             built = snapshot_build()
             _publish(built)
             stored = built[kind]
-    served = _local[kind] = _materialize(stored)
+    served = _local[kind] = ServedSnapshot(
+        stored.kind, stored.digest, stored.size, stored.count, stored.gzip
+    )
     return served

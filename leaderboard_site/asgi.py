@@ -1,13 +1,25 @@
-"""The ASGI entry point: HTTP through Django, the WebSocket event stream (`/ws`) through
-Channels."""
+"""The ASGI entry point: HTTP through Django (its sync stack in a thread pool, see handlers.py),
+the WebSocket event stream (`/ws`) through Channels."""
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leaderboard_site.settings.base")
+django.setup(set_prefix=False)
 
-django_asgi_app = get_asgi_application()
+from functools import partial  # noqa: E402
+
+from leaderboard.api.views import serve_snapshot_async  # noqa: E402
+from leaderboard_site.handlers import ThreadedASGIHandler  # noqa: E402
+
+# The full lists are the hot public reads: async, no thread per request.
+django_asgi_app = ThreadedASGIHandler(
+    async_views={
+        "leaderboard-raw": partial(serve_snapshot_async, kind="raw"),
+        "leaderboard-formatted": partial(serve_snapshot_async, kind="formatted"),
+    }
+)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

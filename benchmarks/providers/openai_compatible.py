@@ -80,12 +80,13 @@ class OpenAIProvider(ModelProvider):
                     stream=True,
                     stream_options={"include_usage": True},
                 )
-                async for chunk in chunks:
-                    answered_by = chunk.model or answered_by
-                    usage = chunk.usage or usage
-                    if chunk.choices and chunk.choices[0].delta.content:
-                        pieces.append(chunk.choices[0].delta.content)
-                        yield pieces[-1]
+                async with chunks:  # closed even when our caller stops early
+                    async for chunk in chunks:
+                        answered_by = chunk.model or answered_by
+                        usage = chunk.usage or usage
+                        if chunk.choices and chunk.choices[0].delta.content:
+                            pieces.append(chunk.choices[0].delta.content)
+                            yield pieces[-1]
             except openai.OpenAIError as exc:
                 raise _translate(self.name, model, exc) from exc
             latency_ms = (time.perf_counter() - started) * 1000

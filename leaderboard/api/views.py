@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from django.http import FileResponse, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -28,11 +30,11 @@ from leaderboard.snapshot import ServedSnapshot, snapshot_get
 CACHE_CONTROL = "public, no-cache"
 
 
-def _accepts_gzip(request: Request) -> bool:
+def _accepts_gzip(request: HttpRequest) -> bool:
     return "gzip" in request.headers.get("Accept-Encoding", "")
 
 
-def _not_modified(request: Request, snapshot: ServedSnapshot) -> bool:
+def _not_modified(request: HttpRequest, snapshot: ServedSnapshot) -> bool:
     sent = request.headers.get("If-None-Match")
     if not sent:
         return False
@@ -40,23 +42,33 @@ def _not_modified(request: Request, snapshot: ServedSnapshot) -> bool:
     return "*" in tags or bool(tags & {snapshot.etag, snapshot.gzip_etag})
 
 
-def serve_snapshot(request: Request, kind: str) -> HttpResponseBase:
-    snapshot = snapshot_get(kind)
+def snapshot_response(request: HttpRequest, snapshot: ServedSnapshot) -> HttpResponseBase:
+    """The list as the client can take it: 304, the gzip bytes, or the JSON as a stream."""
     gzip = _accepts_gzip(request)
     response: HttpResponseBase
     if _not_modified(request, snapshot):
         response = HttpResponse(status=304)
     elif gzip:
-        response = FileResponse(snapshot.open_gzip(), content_type="application/json")
-        del response["Content-Disposition"]
+        response = HttpResponse(snapshot.gzip, content_type="application/json")
         response["Content-Encoding"] = "gzip"
     else:
-        response = StreamingHttpResponse(snapshot.iter_identity(), content_type="application/json")
+        asgi = isinstance(request, ASGIRequest)
+        chunks = snapshot.aiter_identity() if asgi else snapshot.iter_identity()
+        response = StreamingHttpResponse(chunks, content_type="application/json")
         response["Content-Length"] = str(snapshot.size)
     response["ETag"] = snapshot.gzip_etag if gzip else snapshot.etag
     response["Cache-Control"] = CACHE_CONTROL
     patch_vary_headers(response, ("Accept-Encoding",))
     return response
+
+
+async def serve_snapshot_async(request: HttpRequest, kind: str) -> HttpResponseBase:
+    """The same for an ASGI server, in its event loop: only the (small) version lookup goes to a
+    thread, since the cache may be the database. A plain executor thread, not sync_to_async:
+    that would give each request a context, so a cache client and a connection, of its own."""
+    loop = asyncio.get_running_loop()
+    snapshot = await loop.run_in_executor(None, snapshot_get, kind)
+    return snapshot_response(request, snapshot)
 
 
 class LeaderboardView(APIView):
@@ -71,7 +83,7 @@ class LeaderboardView(APIView):
         "{models: [...]}. Send If-None-Match with the last ETag to get 304 when unchanged.",
     )
     def get(self, request: Request) -> HttpResponseBase:
-        return serve_snapshot(request, self.kind)
+        return snapshot_response(request._request, snapshot_get(self.kind))
 
 
 class FormattedLeaderboardView(LeaderboardView):
@@ -88,7 +100,7 @@ class FormattedLeaderboardView(LeaderboardView):
         "Send If-None-Match with the last ETag to get 304 when unchanged.",
     )
     def get(self, request: Request) -> HttpResponseBase:
-        return serve_snapshot(request, self.kind)
+        return snapshot_response(request._request, snapshot_get(self.kind))
 
 
 class EntryViewSet(viewsets.GenericViewSet):

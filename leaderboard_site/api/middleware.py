@@ -63,6 +63,19 @@ def _middleware(
     return sync_and_async_middleware(factory)
 
 
+def in_place(middleware_class: type) -> Callable[[Handler], Handler]:
+    """A Django `MiddlewareMixin` whose methods do no I/O, run in place under ASGI too (Django
+    would send each method to a thread)."""
+
+    def factory(get_response: Handler) -> Handler:
+        instance = middleware_class(get_response)
+        before = getattr(instance, "process_request", None)
+        after = getattr(instance, "process_response", None)
+        return _middleware(before, after)(get_response)  # type: ignore[no-any-return]
+
+    return factory
+
+
 # --- request id and access log ----------------------------------------------------------------
 def _start(request: HttpRequest) -> None:
     request_id = new_request_id(request.headers.get("X-Request-ID"))

@@ -6,8 +6,9 @@ here. Routes: OpenAI `POST /v1/chat/completions` (also streamed, as server-sent 
 
 Tests configure answers (`answers`: a prompt substring -> the answer; default: an echo), the
 known models (`models`; empty: any), latency (`delay`, and `delays`: a prompt substring -> extra
-seconds), faults (`fail_next`, with an optional `Retry-After`) and read the request log
-(`requests`). Token counts are whitespace words, so tests can compute them by hand.
+seconds; `piece_delay` between streamed pieces), faults (`fail_next`, with an optional
+`Retry-After`) and read the request log (`requests`; `streams_finished` counts streams sent
+whole). Token counts are whitespace words, so tests can compute them by hand.
 
 It is an asyncio server (aiohttp) on a thread of its own: hundreds of calls in flight cost it
 little, so a benchmark measures the client, not this server.
@@ -40,6 +41,8 @@ class LLMState:
         self.models: set[str] = set()
         self.delay = 0.0
         self.delays: dict[str, float] = {}
+        self.piece_delay = 0.0
+        self.streams_finished = 0
         self.requests: list[dict[str, Any]] = []
         self._faults: list[list[Any]] = []  # [remaining, status, retry_after]
         self.lock = threading.Lock()
@@ -190,7 +193,9 @@ async def _openai_chat(state: LLMState, request: web.Request, body: dict[str, An
     async def event(payload: Any) -> None:
         await response.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
 
-    for piece in _pieces(text):
+    for index, piece in enumerate(_pieces(text)):
+        if index and state.piece_delay:
+            await asyncio.sleep(state.piece_delay)
         await event({**base, "choices": [{"index": 0, "delta": {"content": piece},
                                           "finish_reason": None}]})  # fmt: skip
     await event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
@@ -198,6 +203,7 @@ async def _openai_chat(state: LLMState, request: web.Request, body: dict[str, An
         await event({**base, "choices": [], "usage": usage})
     await response.write(b"data: [DONE]\n\n")
     await response.write_eof()
+    state.streams_finished += 1
     return response
 
 

@@ -1,0 +1,134 @@
+"""HTTP under ASGI at the speed of threaded WSGI workers.
+
+Django's own ASGI handler runs a synchronous view, and every `MiddlewareMixin` middleware method
+(sessions, CSRF, security headers...), each in a thread of its own making: about a dozen thread
+hops per request, and a new thread per request (`ThreadSensitiveContext`). Under it our sync
+views served half the requests per second that gunicorn's threaded workers did. This handler
+runs the whole synchronous stack (the same MIDDLEWARE, loaded in sync mode) in one hop to a
+pool of `HTTP_THREADS` threads, as a threaded WSGI worker would, and keeps the event loop for
+reading the request, sending the response and streaming async iterators (server-sent events).
+So one process serves HTTP and the WebSocket (Channels) on one address without the hop tax.
+
+Hot public reads can be served by async views (`async_views`: URL name -> view) through the
+middleware that concerns them, natively async: MIDDLEWARE without the pages' own (sessions,
+CSRF, login, messages: these reads set no cookie and take no form), Django's pure ones
+(security headers, common, X-Frame-Options) run in place instead of in a thread. So the full
+leaderboard goes out without any thread at all but the cache lookup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.conf import settings
+from django.core import signals
+from django.core.exceptions import ImproperlyConfigured, RequestAborted
+from django.core.handlers.asgi import ASGIHandler, ASGIRequest, get_script_prefix
+from django.core.handlers.base import BaseHandler
+from django.core.handlers.exception import convert_exception_to_response
+from django.http import HttpRequest, HttpResponseBase
+from django.urls import reverse, set_script_prefix
+from django.utils.deprecation import MiddlewareMixin
+from django.utils.module_loading import import_string
+
+from leaderboard_site.api.middleware import in_place
+
+Scope = dict[str, Any]
+AsyncView = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
+
+# Middleware for pages (cookies, forms, the admin's login), not for public reads.
+PAGES_ONLY = {
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+}
+# Django middleware whose methods only read the request and set headers: safe in the loop.
+PURE = {
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+}
+
+
+def async_chain(view: AsyncView) -> AsyncView:
+    """`view` wrapped in MIDDLEWARE (less PAGES_ONLY), every layer async."""
+    handler: Any = convert_exception_to_response(view)
+    for path in reversed(settings.MIDDLEWARE):
+        if path in PAGES_ONLY:
+            continue
+        factory = import_string(path)
+        if isinstance(factory, type) and issubclass(factory, MiddlewareMixin):
+            if path not in PURE:
+                raise ImproperlyConfigured(
+                    f"{path} would run in a thread per request: list it in PURE or PAGES_ONLY."
+                )
+            factory = in_place(factory)
+        handler = convert_exception_to_response(factory(handler))
+    return handler
+
+
+class ThreadedASGIHandler(ASGIHandler):
+    chunk_size = 1 << 22  # a body in memory goes out in one message up to 4 MB
+
+    def __init__(self, async_views: dict[str, AsyncView] | None = None) -> None:
+        BaseHandler.__init__(self)
+        self.load_middleware(is_async=False)
+        self.threads = ThreadPoolExecutor(settings.HTTP_THREADS, thread_name_prefix="http")
+        self.async_paths = {
+            reverse(name): async_chain(view) for name, view in (async_views or {}).items()
+        }
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"Django serves HTTP here, not {scope['type']}.")
+        try:
+            body = await self.read_body(receive)
+        except RequestAborted:
+            return
+        try:
+            set_script_prefix(get_script_prefix(scope))
+            request, refused = self.create_request(scope, body)
+            if request is None:  # an unreadable request: Django's 400, as under WSGI
+                if refused is not None:
+                    await self.send_response(refused, send)
+                return
+            fast = self.async_paths.get(request.path_info) if request.method == "GET" else None
+            if fast is not None:
+                await self.send_response(await fast(request), send)
+                return
+            loop = asyncio.get_running_loop()
+            response = await loop.run_in_executor(self.threads, self._respond, request)
+            if not response.streaming:
+                await self.send_response(response, send)
+                return
+            await self._stream(response, receive, send)
+            await loop.run_in_executor(self.threads, response.close)
+        finally:
+            body.close()
+
+    def _respond(self, request: ASGIRequest) -> HttpResponseBase:
+        """The synchronous part, whole in one pool thread: the request's signals (they check
+        this thread's database connection), the middleware and the view."""
+        signals.request_started.send(sender=self.__class__, scope=request.scope)
+        response = self.get_response(request)
+        response._handler_class = self.__class__  # type: ignore[attr-defined]
+        if not response.streaming:
+            response.close()  # the body is in memory: finish the request in this thread
+        return response
+
+    async def _stream(self, response: HttpResponseBase, receive: Any, send: Any) -> None:
+        """Send a streaming response until it ends or the client goes away (then stop
+        producing it: a server-sent stream would otherwise keep asking its model)."""
+        sending = asyncio.create_task(self.send_response(response, send))
+        watching = asyncio.create_task(self.listen_for_disconnect(receive))
+        await asyncio.wait({sending, watching}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (watching, sending):
+            if not task.done():
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RequestAborted):
+                await task
