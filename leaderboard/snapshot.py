@@ -10,6 +10,7 @@ that do not accept gzip get them decompressed as a stream, so the JSON is never 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -22,7 +23,7 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import BaseCache, cache, caches
 
 from leaderboard.contents import FIELDS, Row, raw_row
 from leaderboard.formatting import formatted_row
@@ -162,10 +163,28 @@ _local: dict[str, ServedSnapshot] = {}
 _local_lock = threading.Lock()
 
 
+@functools.cache
+def _process_cache() -> BaseCache:
+    """One cache connection for the whole process. Django's `cache` is per context: in an event
+    loop, a new one (so a new Redis connection) for every request's task."""
+    return caches.create_connection("default")
+
+
+def _current_digest(kind: str) -> str | None:
+    version = _process_cache().get(VERSION_KEY)
+    return version.get(kind) if isinstance(version, dict) else None
+
+
+def snapshot_held(kind: str) -> ServedSnapshot | None:
+    """The current snapshot when this process already holds it: one small cache read (Redis or
+    a file, never the database), so an event loop may call it."""
+    current = _local.get(kind)
+    return current if current is not None and current.digest == _current_digest(kind) else None
+
+
 def snapshot_get(kind: str) -> ServedSnapshot:
     """The current snapshot of one list; built here only if the cache has none at all."""
-    version = cache.get(VERSION_KEY)
-    digest = version.get(kind) if isinstance(version, dict) else None
+    digest = _current_digest(kind)
     current = _local.get(kind)
     if current is not None and current.digest == digest:
         return current

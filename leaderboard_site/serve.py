@@ -5,10 +5,11 @@ benchmark runs (the `benchmarks` queue), an evaluation worker (the `evaluation` 
 at a time), and stops them all together on Ctrl-C or
 when any of them exits.
 
-The web server is gunicorn with threaded workers: `make bench` measured it 8x faster than daphne
-on the full leaderboard (sendfile for the snapshot, no thread hop per request), and about twice
-as fast as gunicorn's ASGI workers on Django's sync views; the WebSocket stream (/ws) is served
-by one gunicorn ASGI worker on WS_BIND_ADDRESS. SERVER=asgi serves both on BIND_ADDRESS.
+The web server is gunicorn's ASGI workers serving HTTP and the WebSocket stream (/ws) on
+BIND_ADDRESS: Django's sync views run whole in a pool thread per request (handlers.py), as fast
+as gunicorn's threaded WSGI workers in `make bench`, and the full leaderboard goes out of the
+event loop. SERVER=wsgi runs threaded WSGI workers for HTTP and one ASGI worker for /ws on
+WS_BIND_ADDRESS instead (for a proxy that routes /ws).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def _commands() -> dict[str, list[str]]:
                 "--worker-class",
                 "gthread",
                 "--threads",
-                "2",
+                str(settings.HTTP_THREADS),
             ),
             "realtime": gunicorn(asgi, settings.WS_BIND_ADDRESS, 1, "--worker-class", "asgi"),
         }

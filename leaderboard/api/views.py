@@ -25,7 +25,7 @@ from leaderboard.api.serializers import (
 from leaderboard.contents import FIELDS, Row
 from leaderboard.formatting import formatted_row
 from leaderboard.models import Entry
-from leaderboard.snapshot import ServedSnapshot, snapshot_get
+from leaderboard.snapshot import ServedSnapshot, snapshot_get, snapshot_held
 
 CACHE_CONTROL = "public, no-cache"
 
@@ -63,11 +63,12 @@ def snapshot_response(request: HttpRequest, snapshot: ServedSnapshot) -> HttpRes
 
 
 async def serve_snapshot_async(request: HttpRequest, kind: str) -> HttpResponseBase:
-    """The same for an ASGI server, in its event loop: only the (small) version lookup goes to a
-    thread, since the cache may be the database. A plain executor thread, not sync_to_async:
-    that would give each request a context, so a cache client and a connection, of its own."""
-    loop = asyncio.get_running_loop()
-    snapshot = await loop.run_in_executor(None, snapshot_get, kind)
+    """The same for an ASGI server, in its event loop. Only a new version is fetched (or built)
+    in a thread: a plain executor one, not sync_to_async, which would give each request a
+    context, so a cache client and a connection, of its own."""
+    snapshot = snapshot_held(kind)
+    if snapshot is None:
+        snapshot = await asyncio.get_running_loop().run_in_executor(None, snapshot_get, kind)
     return snapshot_response(request, snapshot)
 
 

@@ -31,10 +31,11 @@ def _middleware(
     before: Callable[[HttpRequest], HttpResponseBase | None] | None = None,
     after: Callable[[HttpRequest, HttpResponseBase], HttpResponseBase] | None = None,
     *,
-    blocking: bool = False,
+    blocking: Callable[[HttpRequest], bool] | None = None,
 ) -> Callable[[Handler], Handler]:
     """Build a middleware from plain before/after functions, native under sync and async.
-    A `blocking` `before` (it may query the database) runs in a thread under ASGI."""
+    Under ASGI, `before` runs in a thread for the requests `blocking` says may query the
+    database."""
 
     def factory(get_response: Handler) -> Handler:
         if iscoroutinefunction(get_response):
@@ -42,7 +43,7 @@ def _middleware(
 
             async def async_middleware(request: HttpRequest) -> HttpResponseBase:
                 response: HttpResponseBase | None = None
-                if in_thread is not None:
+                if in_thread is not None and blocking and blocking(request):
                     response = await in_thread(request)
                 elif before is not None:
                     response = before(request)
@@ -200,4 +201,12 @@ def _rate_headers(request: HttpRequest, response: HttpResponseBase) -> HttpRespo
     return response
 
 
-rate_limit = _middleware(_limit, _rate_headers, blocking=True)
+def _has_credentials(request: HttpRequest) -> bool:
+    """Finding the caller may query the database; an anonymous caller's bucket is in Redis or
+    in this process."""
+    return settings.RATE_LIMIT_ENABLED and (
+        "authorization" in request.headers or "x-api-key" in request.headers
+    )
+
+
+rate_limit = _middleware(_limit, _rate_headers, blocking=_has_credentials)

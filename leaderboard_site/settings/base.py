@@ -54,10 +54,10 @@ BIND_ADDRESS = env.str("BIND_ADDRESS", f"127.0.0.1:{PORT}")
 _host, _sep, _port = BIND_ADDRESS.rpartition(":")
 if not _sep or not _host or not _port.isdigit():
     raise ImproperlyConfigured(f"BIND_ADDRESS={BIND_ADDRESS!r} is not valid: expected host:port")
-# `make run`'s web server: `wsgi` (default) is gunicorn's threaded workers for HTTP on
-# BIND_ADDRESS (the fastest for Django's sync views) and the WebSocket stream (/ws) on
-# WS_BIND_ADDRESS; `asgi` is gunicorn's ASGI workers serving both on BIND_ADDRESS.
-SERVER = env.choice("SERVER", ["wsgi", "asgi"], "wsgi")
+# `make run`'s web server: `asgi` (default) is gunicorn's ASGI workers serving HTTP and the
+# WebSocket stream (/ws) on BIND_ADDRESS; `wsgi` is gunicorn's threaded workers for HTTP on
+# BIND_ADDRESS and one ASGI worker for /ws on WS_BIND_ADDRESS.
+SERVER = env.choice("SERVER", ["wsgi", "asgi"], "asgi")
 WS_BIND_ADDRESS = env.str("WS_BIND_ADDRESS", f"{_host}:{int(_port) + 1}")
 _ws_host, _sep, _ws_port = WS_BIND_ADDRESS.rpartition(":")
 if not _sep or not _ws_host or not _ws_port.isdigit():
@@ -156,7 +156,7 @@ CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", "lb")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "leaderboard_site.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "TIMEOUT": CACHE_TTL,
