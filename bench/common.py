@@ -234,8 +234,17 @@ def python() -> str:
     return sys.executable
 
 
-def gunicorn(port: int, *, workers: int = 2, threads: int = 2) -> list[str]:
-    """The web server as `make run` starts it (gunicorn, threaded workers) on this port."""
+def gunicorn(port: int, *, workers: int = 2) -> list[str]:
+    """The web server as `make run` starts it (SERVER=asgi: gunicorn's ASGI workers, Django's sync
+    stack in HTTP_THREADS pool threads) on this port."""
+    return [
+        python(), "-m", "gunicorn", "leaderboard_site.asgi:application", "-b", f"127.0.0.1:{port}",
+        "-w", str(workers), "-k", "asgi", "--log-level", "warning",
+    ]  # fmt: skip
+
+
+def gunicorn_threaded(port: int, *, workers: int = 2, threads: int = 8) -> list[str]:
+    """SERVER=wsgi's web server: gunicorn's threaded WSGI workers."""
     return [
         python(), "-m", "gunicorn", "leaderboard_site.wsgi:application", "-b", f"127.0.0.1:{port}",
         "-w", str(workers), "-k", "gthread", "--threads", str(threads), "--log-level", "warning",

@@ -21,6 +21,7 @@ from bench.common import (
     etag_of,
     free_port,
     gunicorn,
+    gunicorn_threaded,
     isolated_environment,
     nginx_serving,
     python,
@@ -35,11 +36,8 @@ SIZES = tuple(int(n) for n in os.environ.get("BENCH_SIZES", "4576,100000").split
 GZIP = {"Accept-Encoding": "gzip"}
 
 SERVING_PATHS = {
-    "gunicorn-gthread": gunicorn,
-    "gunicorn-asgi": lambda port: [
-        python(), "-m", "gunicorn", "leaderboard_site.asgi:application", "-b",
-        f"127.0.0.1:{port}", "-w", "2", "-k", "asgi", "--log-level", "warning",
-    ],
+    "gunicorn-asgi": gunicorn,  # make run's (SERVER=asgi)
+    "gunicorn-gthread": gunicorn_threaded,  # SERVER=wsgi
     "daphne": lambda port: [
         python(), "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port),
         "leaderboard_site.asgi:application",

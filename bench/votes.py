@@ -107,7 +107,7 @@ def _load(env: dict[str, str], duration: int) -> dict[str, Any]:
     base = f"http://127.0.0.1:{port}"
     run_env = {**env, "VOTE_LIMIT": "1000000"}
     runs: dict[str, Any] = {}
-    with server(gunicorn(port, threads=4), run_env, f"{base}/health"):
+    with server(gunicorn(port), run_env, f"{base}/health"):
         asyncio.run(_open_loop(base, _plan(tokens, 300, rng, used), 100))  # warm up
         runs["fixed"] = asyncio.run(_open_loop(base, _plan(tokens, 300 * 30, rng, used), 300))
         runs["rising"] = []

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import orjson
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import transaction
 from django.utils import timezone
 
 from leaderboard.models import Entry
+from leaderboard_site import sql
 from leaderboard_site.accounts.models import User
 from leaderboard_site.api import ratelimit
 from leaderboard_site.api.errors import Conflict, NotFound, ServiceUnavailable, TooManyRequests
@@ -47,12 +47,12 @@ class Target:
 def resolve_target(model_name: str, revision: str | None, precision: str | None) -> Target:
     """Fill in the revision and precision: from the model's request, else its leaderboard entry,
     else the Hub (its current sha). Unknown everywhere: 404."""
-    known = (
-        EvalRequest.objects.filter(model_name=model_name)
-        .order_by("-submitted_at")
-        .values_list("revision", "precision")
-        .first()
-    ) or (
+    requested = sql.run(
+        f"SELECT revision, precision FROM {sql.table(EvalRequest)} WHERE model_name = %s "  # noqa: S608
+        "ORDER BY submitted_at DESC LIMIT 1",
+        [model_name],
+    )
+    known = (requested[0] if requested else None) or (
         Entry.objects.filter(model_name=model_name)
         .order_by("-submission_date", "-pk")
         .values_list("revision_sha", "precision")
@@ -87,16 +87,20 @@ def _log_event(target: Target, user: User, vote_type: str) -> None:
             "vote_type": vote_type,
         }
     )
-    KnownEvent.objects.create(digest=_digest(line))  # a pull will not apply our own line
+    # A pull will not apply our own line.
+    sql.run(f"INSERT INTO {sql.table(KnownEvent)} (digest, created_at) VALUES (%s, %s)",  # noqa: S608
+            [_digest(line), sql.stamp(timezone.now())])  # fmt: skip
     mirror.record_append("votes", VOTES_FILE, line)
 
 
 def _rescore(target: Target, delta: int) -> None:
     if not delta:
         return
-    changed = EvalRequest.objects.filter(
-        model_name=target.model_name, revision=target.revision, precision=target.precision
-    ).update(score=F("score") + delta)
+    changed = sql.run(
+        f"UPDATE {sql.table(EvalRequest)} SET score = score + %s WHERE model_name = %s "  # noqa: S608
+        "AND revision = %s AND precision = %s RETURNING id",
+        [delta, target.model_name, target.revision, target.precision],
+    )
     if changed:
         transaction.on_commit(scores_changed)
 
@@ -133,29 +137,26 @@ def _current(user: User, target: Target) -> Vote | None:
     )
 
 
-_INSERT_COLUMNS = ("user_id", "model_name", "revision", "precision", "vote_type", "voided",
-                   "created_at", "updated_at")  # fmt: skip
+_INSERT_VOTE = (
+    "INSERT INTO {table} (user_id, model_name, revision, precision, vote_type, voided, "
+    "created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT DO NOTHING RETURNING id"
+)
 
 
 def _insert_new(vote: Vote) -> bool:
     """Insert the vote unless its person already holds a counting one on that model: one
     statement (`ON CONFLICT DO NOTHING RETURNING`, PostgreSQL and SQLite alike) instead of an
     insert that fails inside a savepoint. True when inserted (vote.pk is then set)."""
-    quote, now = connection.ops.quote_name, timezone.now()
-    columns = ", ".join(map(quote, _INSERT_COLUMNS))
-    placeholders = ", ".join(["%s"] * len(_INSERT_COLUMNS))
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(Vote._meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608 (names are ours)
-            f"ON CONFLICT DO NOTHING RETURNING {quote('id')}",
-            [vote.user_id, vote.model_name, vote.revision, vote.precision, vote.vote_type,
-             False, stamp, stamp],
-        )  # fmt: skip
-        row = cursor.fetchone()
-    if row is None:
+    now = timezone.now()
+    rows = sql.run(
+        _INSERT_VOTE.format(table=sql.table(Vote)),
+        [vote.user_id, vote.model_name, vote.revision, vote.precision, vote.vote_type, False,
+         sql.stamp(now), sql.stamp(now)],
+    )  # fmt: skip
+    if not rows:
         return False
-    vote.pk, vote.created_at, vote.updated_at = row[0], now, now
+    vote.pk, vote.created_at, vote.updated_at = rows[0][0], now, now
     vote._state.adding = False
     return True
 

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from django.core.handlers.asgi import ASGIRequest
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
 from django_filters.rest_framework import DjangoFilterBackend
@@ -68,8 +69,18 @@ async def serve_snapshot_async(request: HttpRequest, kind: str) -> HttpResponseB
     context, so a cache client and a connection, of its own."""
     snapshot = snapshot_held(kind)
     if snapshot is None:
-        snapshot = await asyncio.get_running_loop().run_in_executor(None, snapshot_get, kind)
+        snapshot = await asyncio.get_running_loop().run_in_executor(None, _fetch, kind)
     return snapshot_response(request, snapshot)
+
+
+def _fetch(kind: str) -> ServedSnapshot:
+    """snapshot_get in an executor thread, which looks after its database connection as a
+    request's thread does (it may build the snapshot)."""
+    close_old_connections()
+    try:
+        return snapshot_get(kind)
+    finally:
+        close_old_connections()
 
 
 class LeaderboardView(APIView):

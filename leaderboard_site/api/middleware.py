@@ -10,6 +10,7 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 from django.utils.decorators import sync_and_async_middleware
@@ -39,7 +40,7 @@ def _middleware(
 
     def factory(get_response: Handler) -> Handler:
         if iscoroutinefunction(get_response):
-            in_thread = sync_to_async(before) if before and blocking else None
+            in_thread = sync_to_async(_tidy(before)) if before and blocking else None
 
             async def async_middleware(request: HttpRequest) -> HttpResponseBase:
                 response: HttpResponseBase | None = None
@@ -75,6 +76,19 @@ def in_place(middleware_class: type) -> Callable[[Handler], Handler]:
         return _middleware(before, after)(get_response)  # type: ignore[no-any-return]
 
     return factory
+
+
+def _tidy(before: Callable[[HttpRequest], HttpResponseBase | None]) -> Callable[..., Any]:
+    """`before` in a thread that looks after its database connection as a request's does."""
+
+    def tidy(request: HttpRequest) -> HttpResponseBase | None:
+        close_old_connections()
+        try:
+            return before(request)
+        finally:
+            close_old_connections()
+
+    return tidy
 
 
 # --- request id and access log ----------------------------------------------------------------

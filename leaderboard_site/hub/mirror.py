@@ -31,6 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from leaderboard_site import sql
 from leaderboard_site.hub import client
 from leaderboard_site.hub.models import MirrorChange, Operation
 
@@ -47,7 +48,11 @@ def _record(dataset: str, path: str, operation: str, content: bytes = b"") -> No
         raise ValueError(f"unknown dataset {dataset!r}")
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record the mirror change inside the change's own transaction")
-    MirrorChange.objects.create(dataset=dataset, path=path, operation=operation, content=content)
+    sql.run(
+        f"INSERT INTO {sql.table(MirrorChange)} (dataset, path, operation, content, created_at) "  # noqa: S608
+        "VALUES (%s, %s, %s, %s, %s)",
+        [dataset, path, operation, content, sql.stamp(timezone.now())],
+    )
 
 
 def record_put(dataset: str, path: str, content: bytes) -> None:

@@ -3,9 +3,12 @@
 from urllib.parse import urlsplit, urlunsplit
 
 from leaderboard_site.settings.base import *  # noqa: F403
-from leaderboard_site.settings.base import CACHES, REDIS_URL
+from leaderboard_site.settings.base import CACHES, DATABASES, REDIS_URL
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Threads that serve requests (the ASGI handler's pool) close their connections when a request
+# ends, so that the test database can be dropped at the end of the run.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 if REDIS_URL:
     # Tests flush their cache between cases: give them a database of their own (15).
