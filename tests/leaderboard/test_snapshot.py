@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import time
 from typing import Any
 
 import orjson
@@ -126,3 +127,60 @@ def test_concurrent_rebuild_requests_coalesce() -> None:
 def test_empty_leaderboard_is_an_empty_list(anon: Any) -> None:
     assert body(anon.get("/api/leaderboard")) == {"models": []}
     assert Entry.objects.count() == 0
+
+
+def _published_elsewhere() -> dict[str, Any]:
+    """What another process's rebuild leaves: the blobs and the version in the cache, and the
+    announcement (not this process's own `offer`)."""
+    built = snapshot.snapshot_build()
+    cache.set_many({snapshot._blob_key(s.kind, s.digest): s for s in built.values()}, timeout=None)
+    version: dict[str, Any] = {s.kind: s.digest for s in built.values()}
+    version["at"] = time.time()
+    cache.set(snapshot.VERSION_KEY, version, timeout=None)
+    return version
+
+
+def _wait_for(condition: Any) -> None:
+    deadline = time.monotonic() + 5
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@pytest.mark.needs_redis
+def test_a_version_published_elsewhere_is_pushed_here_and_read_from_memory(
+    anon: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    EntryFactory.create_batch(2)
+    assert len(body(anon.get("/api/leaderboard"))["models"]) == 2
+    _wait_for(lambda: snapshot.watch.version() is not None)  # subscribed
+    EntryFactory.create()
+    version = _published_elsewhere()
+    snapshot.watch.announce(version)
+    _wait_for(lambda: (snapshot.watch.version() or {}).get("raw") == version["raw"])
+
+    def no_reads(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a request read the version from the cache")
+
+    monkeypatch.setattr(snapshot._process_cache(), "get", no_reads)
+    for _ in range(3):
+        assert len(body(anon.get("/api/leaderboard"))["models"]) == 3
+
+
+def test_while_the_watch_is_not_subscribed_requests_read_the_cache(
+    anon: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(snapshot.watch, "_live", False)
+    EntryFactory.create_batch(2)
+    assert len(body(anon.get("/api/leaderboard"))["models"]) == 2
+    EntryFactory.create()
+    _published_elsewhere()  # never announced
+    assert len(body(anon.get("/api/leaderboard"))["models"]) == 3
+
+
+def test_an_older_version_never_replaces_a_newer_one() -> None:
+    watch = snapshot.VersionWatch()
+    watch.offer({"raw": "new", "formatted": "new", "at": 2.0})
+    watch.offer({"raw": "old", "formatted": "old", "at": 1.0})
+    watch.offer(None)
+    assert watch._version == {"raw": "new", "formatted": "new", "at": 2.0}
