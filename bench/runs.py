@@ -4,7 +4,8 @@ A run of 2,000 items at concurrency 32 (in one process, then in two: BENCHMARK_P
 against the local OpenAI-compatible server answering each call in 50 ms (in its own process):
 items/s as a fraction of the ideal 32 / 0.05 s = 640/s (target >= 0.85) and the worker's own
 CPU time per item (target <= 2 ms). Beside it, the floor: the same 2,000 calls made straight
-with the `openai` SDK at the same concurrency, nothing stored or scored, in this process.
+with the `openai` SDK at the same concurrency, nothing stored or scored, in this process; and
+the ceiling: the same calls from a bare aiohttp client.
 """
 
 from __future__ import annotations
@@ -77,6 +78,23 @@ def _run(owner: Any, dataset: Any, iterations: int, processes: int = 1) -> tuple
     return wall, cpu, benchmark
 
 
+async def _bare_http(base_url: str, count: int) -> None:
+    """The same calls with a bare aiohttp client: what the model server and this machine allow
+    a client that costs next to nothing (the ceiling under the ideal)."""
+    import aiohttp
+
+    gate = asyncio.Semaphore(CONCURRENCY)
+    async with aiohttp.ClientSession() as session:
+
+        async def one(n: int) -> None:
+            body = {"model": "tiny", "max_tokens": 256, "temperature": 0.0,
+                    "messages": [{"role": "user", "content": f"What is {n} plus 1?"}]}  # fmt: skip
+            async with gate, session.post(f"{base_url}/chat/completions", json=body) as response:
+                await response.json()
+
+        await asyncio.gather(*(one(n) for n in range(count)))
+
+
 async def _bare_sdk(base_url: str, count: int) -> None:
     import openai
 
@@ -114,6 +132,9 @@ def main(duration: int = 10) -> None:
             sdk_wall, sdk_cpu = time.perf_counter(), time.process_time()
             asyncio.run(_bare_sdk(base_url, ITEMS))
             sdk_wall, sdk_cpu = time.perf_counter() - sdk_wall, time.process_time() - sdk_cpu
+            http_wall = time.perf_counter()
+            asyncio.run(_bare_http(base_url, ITEMS))
+            http_wall = time.perf_counter() - http_wall
     finally:
         model_server.terminate()
         model_server.wait()
@@ -132,6 +153,9 @@ def main(duration: int = 10) -> None:
         "bare_sdk_items_per_s": round(sdk_rate, 1),
         "bare_sdk_cpu_ms_per_item": round(sdk_cpu / ITEMS * 1000, 3),
         "run_vs_bare_sdk": round(rate / sdk_rate, 3),
+        "bare_http_items_per_s": round(ITEMS / http_wall, 1),
+        "bare_http_fraction_of_ideal": round(ITEMS / http_wall / IDEAL, 3),
+        "run_vs_bare_http": round(rate * http_wall / ITEMS, 3),
         "two_processes_items_per_s": round(ITEMS / wall2, 1),
         "two_processes_fraction_of_ideal": round(ITEMS / wall2 / IDEAL, 3),
         "two_processes_cpu_ms_per_item": round(cpu2 / ITEMS * 1000, 3),
@@ -150,6 +174,9 @@ def main(duration: int = 10) -> None:
           f"processes), accuracy {benchmark2.results[0]['accuracy']}")  # fmt: skip
     print(f"  bare openai SDK: {sdk_rate:.1f} items/s, {sdk_cpu / ITEMS * 1000:.3f} ms CPU per "
           f"call; the run reaches {rate / sdk_rate:.3f} of it")  # fmt: skip
+    print(f"  bare aiohttp client (the machine's ceiling): {ITEMS / http_wall:.1f} items/s = "
+          f"{ITEMS / http_wall / IDEAL:.3f} of ideal; the run reaches "
+          f"{rate * http_wall / ITEMS:.3f} of it")  # fmt: skip
     print(f"  accuracy {result['accuracy']}, errors {result['errors']}, "
           f"latency {result['latency_ms']}")  # fmt: skip
     print(f"  saved to {save('runs', figures)}")
