@@ -18,9 +18,13 @@ SUITES = {
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("suites", nargs="*", choices=[*SUITES], help="default: all")
+    # (No `choices`: Python 3.11's argparse refuses an empty list against them.)
+    parser.add_argument("suites", nargs="*", help=f"any of {', '.join(SUITES)}; default: all")
     parser.add_argument("--duration", type=int, default=10, help="seconds per load run")
     args = parser.parse_args()
+    unknown = [name for name in args.suites if name not in SUITES]
+    if unknown:
+        parser.error(f"unknown suite(s): {', '.join(unknown)} (choose from {', '.join(SUITES)})")
     for name in args.suites or SUITES:
         print(f"\n=== {name} ===", flush=True)
         SUITES[name](duration=args.duration)
