@@ -35,6 +35,7 @@ KINDS: dict[str, Callable[[Row], dict[str, Any]]] = {"raw": raw_row, "formatted"
 VERSION_KEY = "leaderboard:snapshot:version"
 LOCK_KEY = "leaderboard:snapshot:lock"
 DIRTY_KEY = "leaderboard:snapshot:dirty"
+WATCH_REREAD_SECONDS = 30.0  # a subscriber also re-reads the cache this often
 LOCK_SECONDS = 300
 STREAM_CHUNK = 256 * 1024
 
@@ -127,9 +128,10 @@ def snapshot_build() -> dict[str, Snapshot]:
 
 
 def _publish(snapshots: dict[str, Snapshot]) -> None:
+    """Store the lists, then make them current: in the cache, here, and (announced) in every
+    other web process."""
     cache.set_many({_blob_key(s.kind, s.digest): s for s in snapshots.values()}, timeout=None)
-    version: dict[str, Any] = {s.kind: s.digest for s in snapshots.values()}
-    version["at"] = time.time()  # orders versions: a late message never undoes a newer one
+    version = {s.kind: s.digest for s in snapshots.values()}
     cache.set(VERSION_KEY, version, timeout=None)
     watch.offer(version)
     watch.announce(version)
@@ -204,21 +206,20 @@ class VersionWatch:
         return self._version if self._live else None
 
     def offer(self, version: Any) -> None:
-        """Hold `version` unless the one held is newer."""
-        with self._lock:
-            held = self._version
-            if isinstance(version, dict) and (held is None or version["at"] >= held["at"]):
-                self._version = version
+        if isinstance(version, dict):
+            self._version = version
 
-    def announce(self, version: dict[str, Any]) -> None:
+    def announce(self, version: dict[str, str]) -> None:
+        """Tell the other processes that the cache holds a new version (they read it there, so
+        messages out of order or lost cost nothing but a little time)."""
         location = _redis_location()
         if location is None:
             return
         import redis
 
         try:
-            _redis(location).publish(_channel(), orjson.dumps(version))
-        except redis.RedisError as exc:  # the cache has it: processes re-read on resubscribing
+            _redis(location).publish(_channel(location), orjson.dumps(version))
+        except redis.RedisError as exc:  # the cache has it: subscribers re-read it
             logger.warning("snapshot version not announced: %s", exc)
 
     def _start(self) -> None:
@@ -235,25 +236,33 @@ class VersionWatch:
         import redis
 
         while True:
+            client = redis.Redis.from_url(location, socket_connect_timeout=2,
+                                          health_check_interval=10)  # fmt: skip
             try:
-                self._follow(redis.Redis.from_url(location, socket_keepalive=True))
-            except (redis.RedisError, OSError) as exc:
+                self._follow(client, location)
+            except Exception as exc:  # the watch outlives anything; meanwhile, the cache
                 logger.warning("snapshot watch lost Redis, reading the cache meanwhile: %s", exc)
-            self._live = False
+            finally:
+                self._live = False
+                client.close()
             time.sleep(1.0)
 
-    def _follow(self, client: Any) -> None:
-        pubsub = client.pubsub()
-        pubsub.subscribe(_channel())
-        while (message := pubsub.get_message(timeout=5.0)) is None or message[
-            "type"
-        ] != "subscribe":
-            pass
-        self.offer(_process_cache().get(VERSION_KEY))  # published before we listened
-        self._live = True
-        for message in pubsub.listen():
-            if message["type"] == "message":
-                self.offer(orjson.loads(message["data"]))
+    def _follow(self, client: Any, location: str) -> None:
+        with client.pubsub() as pubsub:
+            pubsub.subscribe(_channel(location))
+            confirmed = None
+            while confirmed is None or confirmed["type"] != "subscribe":
+                confirmed = pubsub.get_message(timeout=5.0)
+            reread = 0.0
+            while True:
+                if time.monotonic() >= reread:  # what was published before we listened, and
+                    # anything a lost message hid, at most WATCH_REREAD_SECONDS late
+                    self.offer(_process_cache().get(VERSION_KEY))
+                    self._live = True
+                    reread = time.monotonic() + WATCH_REREAD_SECONDS
+                message = pubsub.get_message(timeout=1.0)
+                if message is not None and message["type"] == "message":
+                    self.offer(_process_cache().get(VERSION_KEY))
 
 
 @functools.cache
@@ -263,8 +272,9 @@ def _redis(location: str) -> Any:
     return redis.Redis.from_url(location, socket_timeout=2, socket_connect_timeout=2)
 
 
-def _channel() -> str:
-    return _process_cache().make_key("leaderboard:snapshot:published")
+def _channel(location: str) -> str:
+    """Pub/sub ignores Redis's database numbers: the channel names the location as well."""
+    return f"{location}|{_process_cache().make_key('leaderboard:snapshot:published')}"
 
 
 watch = VersionWatch()
@@ -284,13 +294,16 @@ def snapshot_get(kind: str) -> ServedSnapshot:
     current = _local.get(kind)
     if current is not None and current.digest == digest:
         return current
-    stored = cache.get(_blob_key(kind, digest)) if digest else None
-    if not isinstance(stored, Snapshot):
-        with _local_lock:  # the cache lost the snapshot (flushed, evicted): build it once here
+    with _local_lock:  # one fetch (or build) per new version, however many requests wait
+        current = _local.get(kind)
+        if current is not None and current.digest == digest:
+            return current
+        stored = cache.get(_blob_key(kind, digest)) if digest else None
+        if not isinstance(stored, Snapshot):  # the cache lost the snapshot: build it once here
             built = snapshot_build()
             _publish(built)
             stored = built[kind]
-    served = _local[kind] = ServedSnapshot(
-        stored.kind, stored.digest, stored.size, stored.count, stored.gzip
-    )
+        served = _local[kind] = ServedSnapshot(
+            stored.kind, stored.digest, stored.size, stored.count, stored.gzip
+        )
     return served

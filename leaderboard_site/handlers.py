@@ -24,12 +24,14 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
 from django.core import signals
 from django.core.exceptions import ImproperlyConfigured, RequestAborted
 from django.core.handlers.asgi import ASGIHandler, ASGIRequest, get_script_prefix
 from django.core.handlers.base import BaseHandler
 from django.core.handlers.exception import convert_exception_to_response
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse, set_script_prefix
 from django.utils.deprecation import MiddlewareMixin
@@ -55,6 +57,18 @@ PURE = {
 }
 
 
+def _anonymous_get(request: HttpRequest) -> bool:
+    """What the async views serve: an anonymous GET wanting JSON. Anything else (credentials to
+    check, a strict Accept) goes through the view as every other request does."""
+    accept = request.headers.get("Accept", "*/*")
+    wants_json = "json" in accept or "*/*" in accept or "application/*" in accept
+    return (
+        request.method == "GET"
+        and wants_json
+        and not ("authorization" in request.headers or "x-api-key" in request.headers)
+    )
+
+
 def async_chain(view: AsyncView) -> AsyncView:
     """`view` wrapped in MIDDLEWARE (less PAGES_ONLY), every layer async."""
     handler: Any = convert_exception_to_response(view)
@@ -68,12 +82,14 @@ def async_chain(view: AsyncView) -> AsyncView:
                     f"{path} would run in a thread per request: list it in PURE or PAGES_ONLY."
                 )
             factory = in_place(factory)
+        elif not getattr(factory, "async_capable", False):
+            raise ImproperlyConfigured(f"{path} is not async-capable: list it in PAGES_ONLY.")
         handler = convert_exception_to_response(factory(handler))
     return handler
 
 
 class ThreadedASGIHandler(ASGIHandler):
-    chunk_size = 1 << 22  # a body in memory goes out in one message up to 4 MB
+    chunk_size = 1 << 20  # a body in memory goes out in messages of 1 MiB (a list of 4,576: one)
 
     def __init__(self, async_views: dict[str, AsyncView] | None = None) -> None:
         BaseHandler.__init__(self)
@@ -86,6 +102,12 @@ class ThreadedASGIHandler(ASGIHandler):
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Django serves HTTP here, not {scope['type']}.")
+        # sync_to_async calls made for this request (a stream's steps, a rate-limit lookup)
+        # get a thread of their own, as under Django's handler, not one shared by the process.
+        async with ThreadSensitiveContext():
+            await self._handle(scope, receive, send)
+
+    async def _handle(self, scope: Scope, receive: Any, send: Any) -> None:
         try:
             body = await self.read_body(receive)
         except RequestAborted:
@@ -97,7 +119,7 @@ class ThreadedASGIHandler(ASGIHandler):
                 if refused is not None:
                     await self.send_response(refused, send)
                 return
-            fast = self.async_paths.get(request.path_info) if request.method == "GET" else None
+            fast = self.async_paths.get(request.path_info) if _anonymous_get(request) else None
             if fast is not None:
                 await self.send_response(await fast(request), send)
                 return
@@ -106,19 +128,24 @@ class ThreadedASGIHandler(ASGIHandler):
             if not response.streaming:
                 await self.send_response(response, send)
                 return
-            await self._stream(response, receive, send)
-            await loop.run_in_executor(self.threads, response.close)
+            try:
+                await self._stream(response, receive, send)
+            finally:  # request_finished, in the thread that made the stream's steps
+                await sync_to_async(response.close)()
         finally:
             body.close()
 
     def _respond(self, request: ASGIRequest) -> HttpResponseBase:
         """The synchronous part, whole in one pool thread: the request's signals (they check
         this thread's database connection), the middleware and the view."""
+        set_script_prefix(get_script_prefix(request.scope))  # contextvars stay in the loop
         signals.request_started.send(sender=self.__class__, scope=request.scope)
         response = self.get_response(request)
         response._handler_class = self.__class__  # type: ignore[attr-defined]
         if not response.streaming:
             response.close()  # the body is in memory: finish the request in this thread
+        else:
+            close_old_connections()  # the view's part is done; the stream ends elsewhere
         return response
 
     async def _stream(self, response: HttpResponseBase, receive: Any, send: Any) -> None:

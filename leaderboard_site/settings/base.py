@@ -148,9 +148,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-else:
+elif env.bool("DATABASE_SERVER_SIDE_BINDING", default=True):
     # Parameters bound by the server, so psycopg prepares the statements a connection keeps
-    # running (votes, runs): PostgreSQL then skips parsing and planning them.
+    # running (votes, runs): PostgreSQL then skips parsing and planning them. Turn it off
+    # behind PgBouncer in transaction mode, which cannot keep prepared statements.
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -164,6 +165,8 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "TIMEOUT": CACHE_TTL,
+            # Bounded waits: an event loop reads the snapshot's version here.
+            "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
         }
     }
     CACHES["ratelimit"] = {**CACHES["default"], "KEY_PREFIX": f"{CACHE_KEY_PREFIX}-rl"}
