@@ -102,12 +102,6 @@ class ThreadedASGIHandler(ASGIHandler):
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Django serves HTTP here, not {scope['type']}.")
-        # sync_to_async calls made for this request (a stream's steps, a rate-limit lookup)
-        # get a thread of their own, as under Django's handler, not one shared by the process.
-        async with ThreadSensitiveContext():
-            await self._handle(scope, receive, send)
-
-    async def _handle(self, scope: Scope, receive: Any, send: Any) -> None:
         try:
             body = await self.read_body(receive)
         except RequestAborted:
@@ -123,17 +117,23 @@ class ThreadedASGIHandler(ASGIHandler):
             if fast is not None:
                 await self.send_response(await fast(request), send)
                 return
-            loop = asyncio.get_running_loop()
-            response = await loop.run_in_executor(self.threads, self._respond, request)
-            if not response.streaming:
-                await self.send_response(response, send)
-                return
-            try:
-                await self._stream(response, receive, send)
-            finally:  # request_finished, in the thread that made the stream's steps
-                await sync_to_async(response.close)()
+            # sync_to_async calls made for this request (a stream's steps) get a thread of
+            # their own, as under Django's handler, not one shared by the whole process.
+            async with ThreadSensitiveContext():
+                await self._through_django(request, receive, send)
         finally:
             body.close()
+
+    async def _through_django(self, request: ASGIRequest, receive: Any, send: Any) -> None:
+        loop = asyncio.get_running_loop()
+        response = await loop.run_in_executor(self.threads, self._respond, request)
+        if not response.streaming:
+            await self.send_response(response, send)
+            return
+        try:
+            await self._stream(response, receive, send)
+        finally:  # request_finished, in the thread that made the stream's steps
+            await sync_to_async(response.close)()
 
     def _respond(self, request: ASGIRequest) -> HttpResponseBase:
         """The synchronous part, whole in one pool thread: the request's signals (they check
