@@ -105,6 +105,15 @@ def server(
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+        _report_errors(log)
+
+
+def _report_errors(log: Path) -> None:
+    """A bench's figures mean little if the server failed meanwhile: say so, with the first."""
+    errors = [line for line in log.read_text(errors="replace").splitlines()
+              if '"level":"ERROR"' in line or "Traceback" in line]  # fmt: skip
+    if errors:
+        print(f"  !! the server logged {len(errors)} error(s); the first: {errors[0][:2000]}")
 
 
 def rss_mb(pid: int) -> float:

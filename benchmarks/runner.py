@@ -131,7 +131,10 @@ class Run:
         """Ask everything; with `processes` > 1 (and enough items), forked processes ask their
         shares at the same time, each with its own event loop (the SDK's CPU cost per call
         makes one loop the limit), storing under the same lease."""
-        shards = max(1, min(processes, len(self.todo) // MIN_SHARD))
+        caps = [p.settings.max_concurrency for p in self.providers]
+        # Never more processes than calls may be in flight (each asks one at least).
+        shards = max(1, min(processes, len(self.todo) // MIN_SHARD, self.benchmark.concurrency,
+                            *caps))  # fmt: skip
         if shards == 1:
             async_to_sync(self._go)()
             return

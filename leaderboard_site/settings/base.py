@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from collections.abc import Callable
@@ -374,9 +375,10 @@ LEADERBOARD_SNAPSHOT_GZIP_LEVEL = env.int("LEADERBOARD_SNAPSHOT_GZIP_LEVEL", 4, 
 BENCHMARK_LEASE_SECONDS = env.int("BENCHMARK_LEASE_SECONDS", 60, minimum=3)
 # Answers are stored (with the run's progress) at least this often, in seconds.
 BENCHMARK_STORE_INTERVAL = env.float("BENCHMARK_STORE_INTERVAL", 0.5, minimum=0.01)
-# Processes that ask a run's items at once (forked by its worker, 100 items each at least):
-# the providers' SDKs cost ~1.5 ms of CPU a call, so one event loop tops out near 500 calls/s.
-BENCHMARK_PROCESSES = env.int("BENCHMARK_PROCESSES", 1, minimum=1)
+# Processes that ask a run's items at once (forked by its worker, 100 items each at least, no
+# more than the run's concurrency): the providers' SDKs cost ~1 ms of CPU a call, so one event
+# loop's own latency caps a run; default, one per CPU.
+BENCHMARK_PROCESSES = env.int("BENCHMARK_PROCESSES", os.cpu_count() or 1, minimum=1)
 # The longest a run may take before its worker stops it (Celery's soft time limit).
 BENCHMARK_TIME_LIMIT = env.int("BENCHMARK_TIME_LIMIT", 6 * 3600, minimum=60)
 

@@ -9,6 +9,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Threads that serve requests (the ASGI handler's pool) close their connections when a request
 # ends, so that the test database can be dropped at the end of the run.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Runs are asked in this process (the test that forks says so), whatever the machine's CPUs.
+BENCHMARK_PROCESSES = 1
 
 if REDIS_URL:
     # Tests flush their cache between cases: give them a database of their own (15).

@@ -142,6 +142,19 @@ def test_concurrency_is_honoured(alice_client, sums, answers) -> None:
     assert answers.state.most_in_flight == 3
 
 
+def test_never_more_processes_than_calls_in_flight(
+    alice_client, sums, answers, settings, monkeypatch
+) -> None:
+    settings.BENCHMARK_PROCESSES = 4
+
+    def no_fork(*args, **kwargs):
+        raise AssertionError("a run of concurrency 1 forked")
+
+    monkeypatch.setattr(runner.Run, "_fork", no_fork)
+    body = run_to_end(alice_client, iterations=300, concurrency=1)
+    assert body["status"] == "completed" and answers.state.most_in_flight == 1
+
+
 def test_evaluator_metrics_score_every_answer(alice_client, sums, answers,
                                               misbehaving_plugins) -> None:  # fmt: skip
     body = run_to_end(alice_client, metrics=["accuracy", "exact_match", "boom"])
