@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -36,6 +37,9 @@ def _bench_database(url: str | None) -> str | None:
     return f"{base}/{bench_name}"
 
 
+_BENCH_SECRET = secrets.token_urlsafe(50)
+
+
 def bench_environ(var_dir: Path) -> dict[str, str]:
     """The bench's own VAR_DIR (SQLite, cache, broker) or its own PostgreSQL database."""
     env = dict(os.environ)
@@ -43,6 +47,9 @@ def bench_environ(var_dir: Path) -> dict[str, str]:
         VAR_DIR=str(var_dir),
         DJANGO_SETTINGS_MODULE="leaderboard_site.settings.base",
         BENCH_LIFT_RATE_LIMITS="1",
+        # One secret for the whole bench run: this process's settings are made once, by the
+        # first suite, and its tokens must hold on every suite's servers.
+        SECRET_KEY=os.environ.get("SECRET_KEY") or _BENCH_SECRET,
     )
     database = _bench_database(os.environ.get("DATABASE_URL"))
     if database:
@@ -56,6 +63,12 @@ def bench_environ(var_dir: Path) -> dict[str, str]:
 def isolated_environment() -> Iterator[dict[str, str]]:
     """Point this process and its children at a throwaway VAR_DIR, then set Django up."""
     var_dir = Path(tempfile.mkdtemp(prefix="bench-var-"))
+    saved = dict(os.environ)
+    from django.conf import settings
+    from django.db import connections
+
+    if settings.configured:  # a previous suite's connections: its database is made anew
+        connections.close_all()
     env = bench_environ(var_dir)
     os.environ.update(env)
     import django
@@ -67,6 +80,9 @@ def isolated_environment() -> Iterator[dict[str, str]]:
     try:
         yield env
     finally:
+        connections.close_all()
+        os.environ.clear()  # the next suite derives its database from the real DATABASE_URL
+        os.environ.update(saved)
         shutil.rmtree(var_dir, ignore_errors=True)
 
 
