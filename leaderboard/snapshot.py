@@ -64,23 +64,48 @@ class Snapshot(_Tagged):
     built_at: float
 
 
+HEAD_BYTES = 32 * 1024
+
+
 @dataclass(frozen=True)
 class ServedSnapshot(_Tagged):
-    """A snapshot as a web process serves it: the gzip bytes, and the JSON on demand."""
+    """A snapshot as a web process serves it: the gzip bytes, and the JSON on demand.
+
+    The gzip bytes are kept as a small head and the rest, sent as two pieces: an HTTP server
+    joins the response headers to the first piece it writes, and on Python 3.11 asyncio joins
+    by copying, so one large piece would be copied once more per response.
+    """
 
     kind: str
     digest: str
     size: int
     count: int
-    gzip: bytes
+    gzip_parts: tuple[bytes, bytes]
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> ServedSnapshot:
+        head, rest = snapshot.gzip[:HEAD_BYTES], snapshot.gzip[HEAD_BYTES:]
+        return cls(snapshot.kind, snapshot.digest, snapshot.size, snapshot.count, (head, rest))
+
+    @property
+    def gzip_size(self) -> int:
+        return len(self.gzip_parts[0]) + len(self.gzip_parts[1])
+
+    def iter_gzip(self) -> Iterator[bytes]:
+        return (part for part in self.gzip_parts if part)
+
+    async def aiter_gzip(self) -> AsyncIterator[bytes]:
+        for part in self.iter_gzip():
+            yield part
 
     def iter_identity(self) -> Iterator[bytes]:
         """The uncompressed JSON, decompressed chunk by chunk (bounded memory)."""
         decompressor = zlib.decompressobj(wbits=31)
-        view = memoryview(self.gzip)
-        for start in range(0, len(view), STREAM_CHUNK):
-            if chunk := decompressor.decompress(view[start : start + STREAM_CHUNK]):
-                yield chunk
+        for part in self.gzip_parts:
+            view = memoryview(part)
+            for start in range(0, len(view), STREAM_CHUNK):
+                if chunk := decompressor.decompress(view[start : start + STREAM_CHUNK]):
+                    yield chunk
         if tail := decompressor.flush():
             yield tail
 
@@ -303,7 +328,5 @@ def snapshot_get(kind: str) -> ServedSnapshot:
             built = snapshot_build()
             _publish(built)
             stored = built[kind]
-        served = _local[kind] = ServedSnapshot(
-            stored.kind, stored.digest, stored.size, stored.count, stored.gzip
-        )
+        served = _local[kind] = ServedSnapshot.of(stored)
     return served

@@ -46,14 +46,16 @@ def _not_modified(request: HttpRequest, snapshot: ServedSnapshot) -> bool:
 def snapshot_response(request: HttpRequest, snapshot: ServedSnapshot) -> HttpResponseBase:
     """The list as the client can take it: 304, the gzip bytes, or the JSON as a stream."""
     gzip = _accepts_gzip(request)
+    asgi = isinstance(request, ASGIRequest)
     response: HttpResponseBase
     if _not_modified(request, snapshot):
         response = HttpResponse(status=304)
-    elif gzip:
-        response = HttpResponse(snapshot.gzip, content_type="application/json")
+    elif gzip:  # the bytes as they are, in their two pieces (see ServedSnapshot)
+        pieces = snapshot.aiter_gzip() if asgi else snapshot.iter_gzip()
+        response = StreamingHttpResponse(pieces, content_type="application/json")
         response["Content-Encoding"] = "gzip"
+        response["Content-Length"] = str(snapshot.gzip_size)
     else:
-        asgi = isinstance(request, ASGIRequest)
         chunks = snapshot.aiter_identity() if asgi else snapshot.iter_identity()
         response = StreamingHttpResponse(chunks, content_type="application/json")
         response["Content-Length"] = str(snapshot.size)
