@@ -68,6 +68,10 @@ class Completion(models.Model):
     def __str__(self) -> str:
         return f"{self.provider}/{self.model} {self.created_at:%Y-%m-%d %H:%M}"
 
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
 
 class Evaluation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

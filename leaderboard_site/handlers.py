@@ -37,6 +37,7 @@ from django.urls import reverse, set_script_prefix
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.module_loading import import_string
 
+from leaderboard_site.accounts.authentication import carries_credentials
 from leaderboard_site.api.middleware import in_place
 
 Scope = dict[str, Any]
@@ -62,11 +63,7 @@ def _anonymous_get(request: HttpRequest) -> bool:
     check, a strict Accept) goes through the view as every other request does."""
     accept = request.headers.get("Accept", "*/*")
     wants_json = "json" in accept or "*/*" in accept or "application/*" in accept
-    return (
-        request.method == "GET"
-        and wants_json
-        and not ("authorization" in request.headers or "x-api-key" in request.headers)
-    )
+    return request.method == "GET" and wants_json and not carries_credentials(request)
 
 
 def async_chain(view: AsyncView) -> AsyncView:

@@ -70,7 +70,7 @@ class CompletionResult:
             cost=None if completion.cost is None else float(completion.cost),
             usage=Usage(prompt_tokens=completion.prompt_tokens,
                         completion_tokens=completion.completion_tokens,
-                        total_tokens=completion.prompt_tokens + completion.completion_tokens),
+                        total_tokens=completion.total_tokens),
         )  # fmt: skip
 
 

@@ -52,7 +52,7 @@ class CompletionSerializer(serializers.ModelSerializer):
         return {
             "prompt_tokens": obj.prompt_tokens,
             "completion_tokens": obj.completion_tokens,
-            "total_tokens": obj.prompt_tokens + obj.completion_tokens,
+            "total_tokens": obj.total_tokens,
         }
 
 

@@ -6,7 +6,6 @@ import asyncio
 from typing import Any
 
 from django.core.handlers.asgi import ASGIRequest
-from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
 from django_filters.rest_framework import DjangoFilterBackend
@@ -27,6 +26,7 @@ from leaderboard.contents import FIELDS, Row
 from leaderboard.formatting import formatted_row
 from leaderboard.models import Entry
 from leaderboard.snapshot import ServedSnapshot, snapshot_get, snapshot_held
+from leaderboard_site import sql
 
 CACHE_CONTROL = "public, no-cache"
 
@@ -67,22 +67,13 @@ def snapshot_response(request: HttpRequest, snapshot: ServedSnapshot) -> HttpRes
 
 async def serve_snapshot_async(request: HttpRequest, kind: str) -> HttpResponseBase:
     """The same for an ASGI server, in its event loop. Only a new version is fetched (or built)
-    in a thread: a plain executor one, not sync_to_async, which would give each request a
-    context, so a cache client and a connection, of its own."""
+    in a thread (it may build the snapshot): a plain executor one, not sync_to_async, which
+    would give each request a context, so a cache client and a connection, of its own."""
     snapshot = snapshot_held(kind)
     if snapshot is None:
-        snapshot = await asyncio.get_running_loop().run_in_executor(None, _fetch, kind)
+        fetch = sql.tidied(snapshot_get)
+        snapshot = await asyncio.get_running_loop().run_in_executor(None, fetch, kind)
     return snapshot_response(request, snapshot)
-
-
-def _fetch(kind: str) -> ServedSnapshot:
-    """snapshot_get in an executor thread, which looks after its database connection as a
-    request's thread does (it may build the snapshot)."""
-    close_old_connections()
-    try:
-        return snapshot_get(kind)
-    finally:
-        close_old_connections()
 
 
 class LeaderboardView(APIView):

@@ -149,6 +149,11 @@ def token_principal(token: str) -> Principal:
     return _from_jwt(token)
 
 
+def carries_credentials(request: HttpRequest) -> bool:
+    """Whether the request names a caller (who may then need looking up)."""
+    return "authorization" in request.headers or "x-api-key" in request.headers
+
+
 def _resolve(request: HttpRequest) -> Principal | None:
     return credentials_principal(
         authorization=request.headers.get("Authorization"), api_key=request.headers.get("X-API-Key")

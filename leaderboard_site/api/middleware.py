@@ -10,12 +10,12 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 from django.utils.decorators import sync_and_async_middleware
 from django.utils.text import compress_string
 
+from leaderboard_site import sql
 from leaderboard_site.api import ratelimit
 from leaderboard_site.api.clientip import client_ip
 from leaderboard_site.api.context import new_request_id, request_id_var
@@ -32,7 +32,7 @@ def _middleware(
     before: Callable[[HttpRequest], HttpResponseBase | None] | None = None,
     after: Callable[[HttpRequest, HttpResponseBase], HttpResponseBase] | None = None,
     *,
-    blocking: Callable[[HttpRequest], bool] | None = None,
+    blocking: Callable[[HttpRequest], bool] = lambda request: False,
 ) -> Callable[[Handler], Handler]:
     """Build a middleware from plain before/after functions, native under sync and async.
     Under ASGI, `before` runs in a thread for the requests `blocking` says may query the
@@ -40,11 +40,11 @@ def _middleware(
 
     def factory(get_response: Handler) -> Handler:
         if iscoroutinefunction(get_response):
-            in_thread = sync_to_async(_tidy(before)) if before and blocking else None
+            in_thread = sync_to_async(sql.tidied(before)) if before else None
 
             async def async_middleware(request: HttpRequest) -> HttpResponseBase:
                 response: HttpResponseBase | None = None
-                if in_thread is not None and blocking and blocking(request):
+                if in_thread is not None and blocking(request):
                     response = await in_thread(request)
                 elif before is not None:
                     response = before(request)
@@ -76,19 +76,6 @@ def in_place(middleware_class: type) -> Callable[[Handler], Handler]:
         return _middleware(before, after)(get_response)  # type: ignore[no-any-return]
 
     return factory
-
-
-def _tidy(before: Callable[[HttpRequest], HttpResponseBase | None]) -> Callable[..., Any]:
-    """`before` in a thread that looks after its database connection as a request's does."""
-
-    def tidy(request: HttpRequest) -> HttpResponseBase | None:
-        close_old_connections()
-        try:
-            return before(request)
-        finally:
-            close_old_connections()
-
-    return tidy
 
 
 # --- request id and access log ----------------------------------------------------------------
@@ -218,9 +205,9 @@ def _rate_headers(request: HttpRequest, response: HttpResponseBase) -> HttpRespo
 def _has_credentials(request: HttpRequest) -> bool:
     """Finding the caller may query the database; an anonymous caller's bucket is in Redis or
     in this process."""
-    return settings.RATE_LIMIT_ENABLED and (
-        "authorization" in request.headers or "x-api-key" in request.headers
-    )
+    from leaderboard_site.accounts.authentication import carries_credentials
+
+    return settings.RATE_LIMIT_ENABLED and carries_credentials(request)
 
 
 rate_limit = _middleware(_limit, _rate_headers, blocking=_has_credentials)
