@@ -1,6 +1,6 @@
 """Reading dataset files: JSON Lines, JSON or CSV, in our item shape or MMLU's.
 
-An item is `{prompt, variables?, expected?, choices?, references?}`; `{{var}}` placeholders in
+An item is `{prompt, variables?, expected?, choices?, references?}`; `{{var}}` template variables in
 the prompt must all have a value in `variables`. MMLU rows (`question`, `choices`, `answer` as
 an index or a letter) become multiple-choice items answered by a letter. Every bad row is
 reported with its line number, and a file with any bad row is refused whole.

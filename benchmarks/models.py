@@ -120,7 +120,7 @@ class Dataset(models.Model):
 class DatasetItem(models.Model):
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="items")
     index = models.PositiveIntegerField()
-    prompt = models.TextField()  # may hold {{var}} placeholders
+    prompt = models.TextField()  # may hold {{var}} template variables
     variables = models.JSONField(default=dict, blank=True)
     expected = models.TextField(null=True, blank=True)  # noqa: DJ001 (none vs empty differ)
     choices = models.JSONField(null=True, blank=True)  # multiple choice
