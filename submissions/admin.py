@@ -96,6 +96,14 @@ class EvalRequestAdmin(admin.ModelAdmin):
     )
     exclude = ("results", "log_tail")
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EvalRequest]:
+        return super().get_queryset(request).with_scores()  # type: ignore[attr-defined]
+
+    @admin.display(description="score", ordering="score")
+    def score(self, obj: EvalRequest) -> int:
+        """Up votes minus down votes (counting ones)."""
+        return obj.score  # type: ignore[attr-defined]
+
     @admin.display(description="revision")
     def short_revision(self, obj: EvalRequest) -> str:
         return obj.revision[:7]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
 
 from leaderboard.models import ModelType, Precision, WeightType
 
@@ -25,9 +26,34 @@ MIRROR_STATUS = {Status.EVALUATING: "RUNNING"}
 
 
 class EvalRequestQuerySet(models.QuerySet["EvalRequest"]):
+    def with_scores(self) -> EvalRequestQuerySet:
+        """Each request's `score`: its counting up votes minus down votes, aggregated from the
+        votes themselves (no counter to keep: a vote touches no shared row)."""
+        from votes.models import Vote, VoteType
+
+        votes = (
+            Vote.objects.filter(
+                model_name=OuterRef("model_name"),
+                revision=OuterRef("revision"),
+                precision=OuterRef("precision"),
+                voided=False,
+            )
+            .order_by()
+            .values("model_name")
+            .annotate(
+                total=Sum(Case(When(vote_type=VoteType.UP, then=Value(1)), default=Value(-1)))
+            )
+            .values("total")
+        )
+        return self.annotate(score=Coalesce(Subquery(votes), Value(0)))
+
     def queue(self) -> EvalRequestQuerySet:
         """Pending requests in the order they are evaluated: highest score, then oldest."""
-        return self.filter(status=Status.PENDING).order_by("-score", "submitted_at", "pk")
+        return (
+            self.filter(status=Status.PENDING)
+            .with_scores()
+            .order_by("-score", "submitted_at", "pk")  # type: ignore[misc]  # annotated above
+        )
 
     def of_organization(self, org: str) -> EvalRequestQuerySet:
         return self.filter(model_name__startswith=f"{org}/")
@@ -61,7 +87,6 @@ class EvalRequest(models.Model):
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
     )
-    score = models.IntegerField(default=0)  # up votes minus down votes (the votes app keeps it)
     reason = models.TextField(blank=True)  # why it failed or was cancelled
     log_tail = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
@@ -96,7 +121,7 @@ class EvalRequest(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["status", "-score", "submitted_at"], name="request_queue"),
+            models.Index(fields=["status", "submitted_at"], name="request_queue"),
             models.Index(fields=["model_name", "status"], name="request_model"),
             models.Index(fields=["submitter", "-submitted_at"], name="request_submitter"),
             models.Index(fields=["status", "lease_expires_at"], name="request_lease"),

@@ -50,7 +50,8 @@ def _wait(start: dt.datetime, end: dt.datetime) -> str:
 
 
 def request_item(request: EvalRequest) -> dict[str, Any]:
-    """One request as the status endpoints show it (seed 000's fields, plus a few of ours).
+    """One request (fetched `with_scores()`) as the status endpoints show it (seed 000's fields,
+    plus a few of ours).
 
     wait_time is the time spent in the queue: until now while pending, until the evaluation
     started after that.
@@ -66,18 +67,24 @@ def request_item(request: EvalRequest) -> dict[str, Any]:
         "model_type": request.model_type,
         "use_chat_template": request.use_chat_template,
         "status": request.status,
-        "score": request.score,
+        "score": request.score,  # type: ignore[attr-defined]
         "submission_time": _iso(request.submitted_at),
         "wait_time": _wait(request.submitted_at, started),
         "reason": request.reason,
     }
 
 
+def request_detail(request_id: int) -> dict[str, Any]:
+    return request_item(EvalRequest.objects.with_scores().get(pk=request_id))
+
+
 def _build() -> dict[str, Any]:
     lists: dict[str, list[dict[str, Any]]] = {name: [] for name in LISTS}
     names = {status: name for name, status in LISTS.items()}
-    queue = EvalRequest.objects.exclude(status=Status.CANCELLED).order_by(
-        "-score", "submitted_at", "pk"
+    queue = (
+        EvalRequest.objects.exclude(status=Status.CANCELLED)
+        .with_scores()
+        .order_by("-score", "submitted_at", "pk")  # type: ignore[misc]  # with_scores' annotation
     )
     pending_times = []
     for request in queue.iterator(chunk_size=2000):
@@ -177,11 +184,12 @@ def _status_json(lists: dict[str, Any]) -> bytes:
 
 
 def model_requests(model_name: str) -> list[dict[str, Any]]:
-    requests = EvalRequest.objects.filter(model_name=model_name).order_by("-submitted_at", "-pk")
-    return [request_item(request) for request in requests]
+    requests = EvalRequest.objects.filter(model_name=model_name).with_scores()
+    return [request_item(request) for request in requests.order_by("-submitted_at", "-pk")]
 
 
 def organization_requests(org: str, *, days: int) -> list[dict[str, Any]]:
     since = timezone.now() - dt.timedelta(days=days)
     requests = EvalRequest.objects.of_organization(org).filter(submitted_at__gte=since)
+    requests = requests.with_scores()
     return [request_item(r) for r in requests.order_by("-submitted_at", "-pk")]

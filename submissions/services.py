@@ -158,7 +158,6 @@ def request_submit(*, user: User, submission: checks.Submission) -> EvalRequest:
             user=user,
             target=votes_services.Target(request.model_name, request.revision, request.precision),
         )
-        request.refresh_from_db(fields=["score"])
         _after_commit(request, None)
         transaction.on_commit(_start_evaluation)
     logger.info("submission %s by %s queued", request, user.username)

@@ -1,9 +1,10 @@
 """Writes for votes: cast, change, withdraw, void. Exact under concurrency.
 
 The unique constraint holds one vote per (person, model, revision, precision); a change or a
-withdrawal locks the vote's row, so concurrent requests on one vote go one after the other; and
-the queue's scores move by atomic increments in the same transaction as the vote. Every change
-is also a line of the mirrored votes_data.jsonl, written to the outbox in that transaction.
+withdrawal locks the vote's row, so concurrent requests on one vote go one after the other. No
+counter is kept: scores and counts are aggregated from the votes, so a vote writes no row that
+other votes share. Every change is also a line of the mirrored votes_data.jsonl, written to the
+outbox in the vote's transaction.
 """
 
 from __future__ import annotations
@@ -87,22 +88,23 @@ def _log_event(target: Target, user: User, vote_type: str) -> None:
             "vote_type": vote_type,
         }
     )
-    # A pull will not apply our own line.
-    sql.run(f"INSERT INTO {sql.table(KnownEvent)} (digest, created_at) VALUES (%s, %s)",  # noqa: S608
-            [_digest(line), sql.stamp(timezone.now())])  # fmt: skip
     mirror.record_append("votes", VOTES_FILE, line)
 
 
-def _rescore(target: Target, delta: int) -> None:
-    if not delta:
-        return
-    changed = sql.run(
-        f"UPDATE {sql.table(EvalRequest)} SET score = score + %s WHERE model_name = %s "  # noqa: S608
-        "AND revision = %s AND precision = %s RETURNING id",
-        [delta, target.model_name, target.revision, target.precision],
+def known_on_push(plan: mirror.Plan) -> None:
+    """Our lines that just landed on the mirror are known: a pull will not apply them again.
+    (Until they land, a pull cannot meet them.)"""
+    lines = plan.appends.get(VOTES_FILE, [])
+    KnownEvent.objects.bulk_create(
+        [KnownEvent(digest=_digest(line)) for line in lines if line.strip()],
+        ignore_conflicts=True,
+        batch_size=2000,
     )
-    if changed:
-        transaction.on_commit(scores_changed)
+
+
+def _moved() -> None:
+    """The queue's order may have changed: its lists follow (after the commit)."""
+    transaction.on_commit(scores_changed)
 
 
 def _limit(user: User) -> None:
@@ -175,9 +177,7 @@ def vote_cast(*, user: User, target: Target, vote_type: str, limited: bool = Tru
             precision=target.precision,
             vote_type=vote_type,
         )
-        if _insert_new(vote):
-            delta = vote.value
-        else:
+        if not _insert_new(vote):
             held = _current(user, target)
             if held is None:  # withdrawn by a concurrent request between the two statements
                 raise Conflict(
@@ -189,12 +189,10 @@ def vote_cast(*, user: User, target: Target, vote_type: str, limited: bool = Tru
                     details={"vote_type": vote_type, "revision": target.revision},
                 ) from None
             vote = held
-            delta = -vote.value
             vote.vote_type = vote_type
             vote.save(update_fields=["vote_type", "updated_at"])
-            delta += vote.value
-        _rescore(target, delta)
         _log_event(target, user, vote_type)
+        _moved()
     return vote
 
 
@@ -207,8 +205,8 @@ def vote_withdraw(*, user: User, target: Target) -> None:
                 details={"revision": target.revision, "precision": target.precision},
             )
         vote.delete()
-        _rescore(target, -vote.value)
         _log_event(target, user, "withdrawn")
+        _moved()
 
 
 def votes_void(*, user: User) -> int:
@@ -219,9 +217,10 @@ def votes_void(*, user: User) -> int:
             vote.voided = True
             vote.save(update_fields=["voided", "updated_at"])
             target = Target(vote.model_name, vote.revision, vote.precision)
-            _rescore(target, -vote.value)
             _log_event(target, user, "voided")
             voided += 1
+        if voided:
+            _moved()
     return voided
 
 
@@ -247,18 +246,18 @@ def _apply(user: User, target: Target, vote_type: str) -> None:
             vote = Vote(user=user, model_name=target.model_name, revision=target.revision,
                         precision=target.precision, vote_type=vote_type)  # fmt: skip
             vote.save()
-            _rescore(target, vote.value)
+            _moved()
         elif vote.vote_type != vote_type:
             vote.vote_type = vote_type
             vote.save(update_fields=["vote_type", "updated_at"])
-            _rescore(target, 2 * vote.value)
+            _moved()
     elif vote is not None and vote_type in ("withdrawn", "voided"):
         if vote_type == "withdrawn":
             vote.delete()
         else:
             vote.voided = True
             vote.save(update_fields=["voided", "updated_at"])
-        _rescore(target, -vote.value)
+        _moved()
 
 
 def votes_pull(lines: Iterable[bytes], *, dry_run: bool = False) -> PullSummary:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from leaderboard_site import hub
+from leaderboard_site import hub, sql
 from leaderboard_site.accounts import services, tokens
 from leaderboard_site.accounts.models import ApiKey, User
 from leaderboard_site.api.errors import ApiError, ServiceUnavailable, Unauthorized
@@ -77,7 +77,8 @@ def _from_jwt(token: str) -> Principal:
         raise Unauthorized("Invalid or expired token.", details={"reason": str(exc)}) from exc
     user = recent.get("user", claims.sub)
     if user is None:
-        user = User.objects.filter(username=claims.sub, is_active=True).first()
+        found = sql.select(User, "username = %s AND is_active = %s", [claims.sub, True])
+        user = found[0] if found else None
         if user is not None:
             recent.put("user", claims.sub, user)
     if user is None:

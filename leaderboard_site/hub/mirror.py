@@ -83,9 +83,18 @@ def register_generator(dataset: str, path: str, build: Callable[[], bytes]) -> N
     _generators[(dataset, path)] = build
 
 
+_pushed: dict[str, list[Callable[[Plan], None]]] = {}
+
+
+def register_pushed(dataset: str, callback: Callable[[Plan], None]) -> None:
+    """Apps learn what landed (in AppConfig.ready): `callback(plan)` runs in the transaction that
+    clears the pushed outbox rows, under the dataset's sync lock."""
+    _pushed.setdefault(dataset, []).append(callback)
+
+
 # --- targets -------------------------------------------------------------------------------------
-class PushInProgress(Exception):
-    """Another process is pushing this dataset."""
+class SyncInProgress(Exception):
+    """Another process is pushing or pulling this dataset."""
 
 
 class ParentMoved(Exception):
@@ -303,16 +312,17 @@ def push(dataset: str, *, dry_run: bool = False) -> PushResult:
     Raises client.HubUnavailable (the Hub is down or rate limiting: try again later, the outbox
     is intact) and ParentMoved when the branch kept moving through every retry.
     """
-    with _push_lock(dataset):
+    with exclusive(dataset):
         return _push(dataset, dry_run=dry_run)
 
 
 @contextmanager
-def _push_lock(dataset: str) -> Iterator[None]:
-    """One push per dataset at a time, across processes: two would publish the same rows."""
+def exclusive(dataset: str) -> Iterator[None]:
+    """One push or pull per dataset at a time, across processes: two pushes would publish the
+    same rows, and a pull must not see a commit whose outbox rows are not yet cleared."""
     key = f"hub:mirror:push:{dataset}"
     if not cache.add(key, os.getpid(), timeout=PUSH_LOCK_SECONDS):
-        raise PushInProgress(f"a push of {dataset} is already running")
+        raise SyncInProgress(f"a push or pull of {dataset} is already running")
     try:
         yield
     finally:
@@ -335,7 +345,10 @@ def _push(dataset: str, *, dry_run: bool) -> PushResult:
         except ParentMoved:
             logger.info("mirror %s: the branch moved, retrying (%d)", dataset, attempt)
             continue
-        MirrorChange.objects.filter(dataset=dataset, id__lte=pending.last_id).delete()
+        with transaction.atomic():
+            MirrorChange.objects.filter(dataset=dataset, id__lte=pending.last_id).delete()
+            for callback in _pushed.get(dataset, ()):
+                callback(pending)
         logger.info(
             "mirror %s: pushed %d changes in %d files", dataset, pending.changes, len(files)
         )

@@ -65,7 +65,7 @@ class SubmitView(APIView):
         body = {
             "status": "success",
             "message": f"{queued.model_name} was added to the evaluation queue.",
-            "request": selectors.request_item(queued),
+            "request": selectors.request_detail(queued.pk),
         }
         return Response(body, status=status.HTTP_201_CREATED)
 

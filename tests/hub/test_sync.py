@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from io import StringIO
 
@@ -15,7 +16,7 @@ from submissions.models import EvalRequest, Status
 from tests.conftest import make_user
 from tests.submissions.test_status import make_request
 from votes import services as votes
-from votes.models import Vote
+from votes.models import KnownEvent, Vote
 
 pytestmark = pytest.mark.django_db
 SHA = "b" * 40
@@ -72,8 +73,25 @@ def test_vote_history_is_imported_once_and_our_own_lines_are_not_replayed(settin
     assert report.counts == {"applied": 5, "known": 1, "skipped": 1}
     counts = {(v.user.username, v.vote_type) for v in Vote.objects.select_related("user")}
     assert counts == {("alice", "up"), ("carol", "up"), ("dave", "down")}
-    assert EvalRequest.objects.get().score == 1  # alice +1, carol +1, dave -1
+    assert EvalRequest.objects.with_scores().get().score == 1  # alice +1, carol +1, dave -1
     assert sync.pull("votes").counts == {"applied": 0, "known": 6, "skipped": 1}
+
+
+def test_our_lines_become_known_when_their_push_lands_and_a_pull_never_sees_one_half_done(
+    settings,
+) -> None:
+    make_request("acme/tiny", revision=SHA)
+    alice = make_user("alice", "user")
+    votes.vote_cast(user=alice, target=votes.Target("acme/tiny", SHA, "bfloat16"), vote_type="up")
+    assert not KnownEvent.objects.exists()  # nothing written per vote: the line is not out yet
+    with mirror.exclusive("votes"), pytest.raises(mirror.SyncInProgress):
+        sync.pull("votes")  # a push in progress: its lines may have landed, not yet be known
+    mirror.push("votes")
+    line = (dataset_folder(settings, "votes") / "votes_data.jsonl").read_bytes().strip()
+    assert list(KnownEvent.objects.values_list("digest", flat=True)) == [
+        hashlib.sha256(line).hexdigest()
+    ]
+    assert sync.pull("votes").counts == {"applied": 0, "known": 1, "skipped": 0}
 
 
 def test_official_providers_are_pulled(settings) -> None:

@@ -12,6 +12,7 @@ from submissions import services
 from submissions.models import EvalRequest, Status
 from submissions.selectors import status_invalidate
 from tests.conftest import make_user
+from votes.models import Vote
 
 pytestmark = pytest.mark.django_db
 
@@ -52,13 +53,18 @@ def test_status_groups_every_request(anon) -> None:
 def test_pending_is_ordered_by_score_then_time(anon) -> None:
     now = timezone.now()
     make_request("acme/old", submitted_at=now)
-    make_request("acme/popular", score=3)
+    popular = make_request("acme/popular")
     make_request("acme/new")
+    for index, vote_type in enumerate(["up", "up", "up", "down", "up"]):
+        Vote.objects.create(user=make_user(f"voter{index}", "user"), model_name=popular.model_name,
+                            revision=popular.revision, precision=popular.precision,
+                            vote_type=vote_type, voided=index == 4)  # fmt: skip
     EvalRequest.objects.filter(model_name="acme/old").update(submitted_at=now - dt.timedelta(1))
     status_invalidate()
     names = [item["name"] for item in anon.get("/api/models/pending").json()]
     assert names == ["acme/popular", "acme/old", "acme/new"]
     assert list(EvalRequest.objects.queue().values_list("model_name", flat=True)) == names
+    assert [item["score"] for item in anon.get("/api/models/pending").json()] == [2, 0, 0]
 
 
 def test_a_status_change_is_visible_at_once(anon) -> None:
