@@ -196,8 +196,8 @@ _local_lock = threading.Lock()
 
 @functools.cache
 def _process_cache() -> BaseCache:
-    """One cache connection for the whole process. Django's `cache` is per context: in an event
-    loop, a new one (so a new Redis connection) for every request's task."""
+    """One cache backend for the whole process. Django's `cache` is per context: in an event
+    loop, a new backend object for every request's task (sharing one Redis client)."""
     return caches.create_connection("default")
 
 
