@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import statistics
 import tempfile
@@ -49,6 +50,8 @@ async def _open_loop(base: str, plan: list[tuple[str, str, str]], rate: float) -
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     lag: list[float] = []
+    gc.freeze()  # this process holds Django: a full collection would stall the generator
+
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
 

@@ -1,6 +1,7 @@
 """The ASGI entry point: HTTP through Django (its sync stack in a thread pool, see handlers.py),
 the WebSocket event stream (`/ws`) through Channels."""
 
+import gc
 import os
 
 import django
@@ -30,3 +31,8 @@ from leaderboard_site.routing import websocket_urlpatterns  # noqa: E402
 application = ProtocolTypeRouter(
     {"http": django_asgi_app, "websocket": URLRouter(websocket_urlpatterns)}
 )
+
+# What is loaded by now lives as long as the worker: move it out of the collector's sight. A
+# full collection walks every tracked object (~350k here, ~200 ms) and stops the worker's
+# requests meanwhile; frozen, a collection walks only what requests made.
+gc.freeze()

@@ -4,13 +4,14 @@ The lists are rebuilt after a change (the version key is bumped on commit), seri
 orjson and kept in the cache. Only `wait_time` of pending requests depends on the clock: a web
 process renders each response body (and its gzip) at most once a second, so pending wait times
 are at most a second old, and serves those bytes until the second or the version changes.
-A status change invalidates the lists at once; score changes (votes) within a second.
+A status change invalidates the lists at once; score changes (votes) within a second and a quarter.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gzip
+import logging
 import threading
 import time
 import uuid
@@ -24,9 +25,12 @@ from django.utils import timezone
 
 from submissions.models import EvalRequest, Status
 
+logger = logging.getLogger(__name__)
+
 VERSION_KEY = "submissions:status:version"
 SCORES_KEY = "submissions:status:scores"
 SCORES_LAG = 1.0  # seconds
+SCORES_ANNOUNCE = 0.25  # seconds
 LISTS = {
     "pending": Status.PENDING,
     "evaluating": Status.EVALUATING,
@@ -100,10 +104,51 @@ def _build() -> dict[str, Any]:
     }
 
 
-def scores_changed() -> None:
-    """Votes moved some scores: the lists follow within SCORES_LAG seconds. Under a stream of
-    votes they are rebuilt at most that often, not once per vote."""
+class _Throttled:
+    """`action` at most once per `every` seconds in this process. A call inside the window is
+    carried out when the window ends (one timer), so the last call is never lost."""
+
+    def __init__(self, action: Callable[[], None], every: float) -> None:
+        self.action, self.every = action, every
+        self._lock = threading.Lock()
+        self._last = -every
+        self._timer: threading.Timer | None = None
+
+    def __call__(self) -> None:
+        with self._lock:
+            wait = self._last + self.every - time.monotonic()
+            if wait > 0:
+                if self._timer is None:
+                    self._timer = threading.Timer(wait, self._trailing)
+                    self._timer.daemon = True
+                    self._timer.start()
+                return
+            self._last = time.monotonic()
+        self.action()
+
+    def _trailing(self) -> None:
+        with self._lock:
+            self._timer, self._last = None, time.monotonic()
+        try:
+            self.action()
+        except Exception:  # a thread of its own: nobody else would hear of it
+            logger.exception("%s failed", self.action.__name__)
+
+    def reset(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer, self._last = None, -self.every
+
+
+def _announce_scores() -> None:
     cache.set(SCORES_KEY, time.time(), timeout=None)
+
+
+# Votes moved some scores: the lists follow within SCORES_LAG seconds (plus SCORES_ANNOUNCE).
+# Under a stream of votes a process tells the cache at most every SCORES_ANNOUNCE seconds, and
+# the lists are rebuilt at most every SCORES_LAG, not once per vote.
+scores_changed = _Throttled(_announce_scores, every=SCORES_ANNOUNCE)
 
 
 def _current() -> tuple[str, dict[str, Any]]:

@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 
 from leaderboard import snapshot
 from leaderboard_site.api import ratelimit
+from submissions.selectors import scores_changed
 
 DATA = Path(__file__).parent / "data"
 PROJECT = Path(__file__).parent.parent
@@ -77,6 +78,7 @@ def _isolated_state(tmp_path_factory: pytest.TempPathFactory, settings: Any) -> 
 
     forget_principals()
     snapshot._local.clear()
+    scores_changed.reset()
     yield
     snapshot._local.clear()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -257,3 +258,21 @@ def test_scores_reach_the_status_lists_within_a_second_not_per_vote(
     assert names() == ["acme/first", "acme/second"]  # the lists were built < 1 s ago
     monkeypatch.setattr(selectors, "SCORES_LAG", 0.0)
     assert names() == ["acme/second", "acme/first"]
+
+
+def test_score_announcements_are_throttled_and_the_last_one_is_never_lost() -> None:
+    from submissions.selectors import _Throttled
+
+    calls: list[float] = []
+    announce = _Throttled(lambda: calls.append(time.monotonic()), every=0.2)
+    started = time.monotonic()
+    for _ in range(50):  # a burst of votes
+        announce()
+    assert len(calls) == 1  # the first at once
+    deadline = time.monotonic() + 5
+    while len(calls) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(calls) == 2  # the rest as one, when the window ended
+    assert calls[1] - started >= 0.2
+    time.sleep(0.3)
+    assert len(calls) == 2  # and nothing more
