@@ -41,10 +41,6 @@ class Vote(models.Model):
     def __str__(self) -> str:
         return f"{self.user_id} {self.vote_type} {self.model_name}@{self.revision[:7]}"
 
-    @property
-    def value(self) -> int:
-        return 1 if self.vote_type == VoteType.UP else -1
-
 
 class KnownEvent(models.Model):
     """A line of the mirrored votes_data.jsonl we already hold: written by us when the vote was

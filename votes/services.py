@@ -246,18 +246,15 @@ def _apply(user: User, target: Target, vote_type: str) -> None:
             vote = Vote(user=user, model_name=target.model_name, revision=target.revision,
                         precision=target.precision, vote_type=vote_type)  # fmt: skip
             vote.save()
-            _moved()
         elif vote.vote_type != vote_type:
             vote.vote_type = vote_type
             vote.save(update_fields=["vote_type", "updated_at"])
-            _moved()
     elif vote is not None and vote_type in ("withdrawn", "voided"):
         if vote_type == "withdrawn":
             vote.delete()
         else:
             vote.voided = True
             vote.save(update_fields=["voided", "updated_at"])
-        _moved()
 
 
 def votes_pull(lines: Iterable[bytes], *, dry_run: bool = False) -> PullSummary:
@@ -295,4 +292,6 @@ def votes_pull(lines: Iterable[bytes], *, dry_run: bool = False) -> PullSummary:
             _apply(user, target, vote_type)
             KnownEvent.objects.create(digest=digest)
         summary.applied += 1
+    if summary.applied and not dry_run:
+        scores_changed()
     return summary
