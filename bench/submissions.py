@@ -101,9 +101,12 @@ def _submit(env: dict[str, str]) -> dict[str, Any]:
 
 
 def _fill_queue() -> None:
+    """QUEUE requests, and votes on them (0-6 each, from 50 people): scores are aggregated."""
     from django.utils import timezone
 
+    from leaderboard_site.accounts.models import User
     from submissions.models import EvalRequest, Status
+    from votes.models import Vote
 
     rng = random.Random(4)
     statuses = [Status.PENDING] * 2 + [Status.FINISHED] * 6 + [Status.FAILED, Status.EVALUATING]
@@ -114,11 +117,21 @@ def _fill_queue() -> None:
                 model_name=f"org{i % 300}/model-{i}", revision=f"{i:040x}", precision="bfloat16",
                 weight_type="Original", model_type="chat", sender=f"user{i % 700}",
                 mirror_path=f"org{i % 300}/model-{i}.json", status=rng.choice(statuses),
-                score=rng.randint(-3, 10), started_at=now,
+                started_at=now,
             )
             for i in range(QUEUE)
         ],
         batch_size=2000,
+    )  # fmt: skip
+    voters = User.objects.bulk_create([User(username=f"voter{j}", role="user") for j in range(50)])
+    Vote.objects.bulk_create(
+        [
+            Vote(user=voter, model_name=f"org{i % 300}/model-{i}", revision=f"{i:040x}",
+                 precision="bfloat16", vote_type=rng.choice(["up", "up", "down"]))
+            for i in range(QUEUE)
+            for voter in rng.sample(voters, rng.randint(0, 6))
+        ],
+        batch_size=5000,
     )  # fmt: skip
 
 

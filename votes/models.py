@@ -34,7 +34,12 @@ class Vote(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["model_name", "revision", "precision"], name="vote_model"),
+            # The counting votes of a model: counts and scores read only this index.
+            models.Index(
+                fields=["model_name", "revision", "precision", "vote_type"],
+                condition=Q(voided=False),
+                name="vote_counting",
+            ),
             models.Index(fields=["user", "-updated_at"], name="vote_user"),
         ]
 

@@ -276,3 +276,16 @@ def test_score_announcements_are_throttled_and_the_last_one_is_never_lost() -> N
     assert calls[1] - started >= 0.2
     time.sleep(0.3)
     assert len(calls) == 2  # and nothing more
+
+
+@pytest.mark.needs_postgres
+def test_counts_are_read_from_the_counting_votes_index_alone(queued) -> None:
+    from votes.selectors import COUNTS
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # few rows here: make the index win
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")  # as once prepared
+        cursor.execute("EXPLAIN " + COUNTS.format(table="votes_vote"), ["acme/tiny"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using vote_counting" in plan
