@@ -33,27 +33,31 @@ def run(statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
 
 
 @cache
-def _reader(model: type[models.Model], vendor: str) -> tuple[str, list[str], list[Any]]:
-    """The column list, attribute names and, per column, the converters the ORM applies."""
-    fields = model._meta.concrete_fields  # each has a column
-    columns = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
-    converters = []
-    for field in fields:
-        column = field.get_col(model._meta.db_table)
-        steps = [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]
-        converters.append((column, steps))
-    return columns, [field.attname for field in fields], converters
+def _reader(model: type[models.Model]) -> tuple[list[Any], list[str], list[list[Any]]]:
+    """The model's columns, their attribute names and the fields' own converters."""
+    fields = model._meta.concrete_fields
+    columns = [field.get_col(model._meta.db_table) for field in fields]
+    return (
+        columns,
+        [field.attname for field in fields],
+        [column.get_db_converters(connection) for column in columns],
+    )
 
 
 def select(model: type[M], where: str, params: Sequence[Any] = ()) -> list[M]:
     """The `model` rows matching `where` (our own column names only), as the ORM would build
-    them (the backend's converters applied) without compiling a query."""
-    columns, names, converters = _reader(model, connection.vendor)
+    them (the backend's and the fields' converters applied) without compiling a query."""
+    columns, names, field_converters = _reader(model)
+    steps = [
+        (column, [*connection.ops.get_db_converters(column), *converters])
+        for column, converters in zip(columns, field_converters, strict=True)
+    ]
+    quoted = ", ".join(connection.ops.quote_name(str(column.target.column)) for column in columns)
     found = []
-    for row in run(f"SELECT {columns} FROM {table(model)} WHERE {where}", params):  # noqa: S608
+    for row in run(f"SELECT {quoted} FROM {table(model)} WHERE {where}", params):  # noqa: S608
         values = list(row)
-        for index, (column, steps) in enumerate(converters):
-            for convert in steps:
+        for index, (column, converters) in enumerate(steps):
+            for convert in converters:
                 values[index] = convert(values[index], column, connection)
         found.append(model.from_db(connection.alias, names, values))
     return found

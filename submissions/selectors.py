@@ -106,7 +106,8 @@ def _build() -> dict[str, Any]:
 
 class _Throttled:
     """`action` at most once per `every` seconds in this process. A call inside the window is
-    carried out when the window ends (one timer), so the last call is never lost."""
+    carried out when the window ends (one timer, which a stopping process waits for), so the
+    last call is never lost. A failing action is logged, never raised: it runs after a commit."""
 
     def __init__(self, action: Callable[[], None], every: float) -> None:
         self.action, self.every = action, every
@@ -120,19 +121,21 @@ class _Throttled:
             if wait > 0:
                 if self._timer is None:
                     self._timer = threading.Timer(wait, self._trailing)
-                    self._timer.daemon = True
                     self._timer.start()
                 return
             self._last = time.monotonic()
-        self.action()
+        self._act()
 
     def _trailing(self) -> None:
         with self._lock:
             self._timer, self._last = None, time.monotonic()
+        self._act()
+
+    def _act(self) -> None:
         try:
             self.action()
-        except Exception:  # a thread of its own: nobody else would hear of it
-            logger.exception("%s failed", self.action.__name__)
+        except Exception:
+            logger.exception("%s failed", getattr(self.action, "__name__", "action"))
 
     def reset(self) -> None:
         with self._lock:

@@ -7,6 +7,6 @@ class VotesConfig(AppConfig):
 
     def ready(self) -> None:
         from leaderboard_site.hub import mirror
-        from votes.services import known_on_push
+        from votes.services import known_on_publishing
 
-        mirror.register_pushed("votes", known_on_push)
+        mirror.register_publishing("votes", known_on_publishing)

@@ -48,8 +48,8 @@ class Vote(models.Model):
 
 
 class KnownEvent(models.Model):
-    """A line of the mirrored votes_data.jsonl we already hold: written by us when the vote was
-    cast, or imported by a pull. A pull applies only the lines not known here."""
+    """A line of the mirrored votes_data.jsonl we already hold: ours, recorded when a push is
+    about to publish it, or imported by a pull. A pull applies only the lines not known here."""
 
     digest = models.CharField(max_length=64, unique=True)  # sha256 of the line
     created_at = models.DateTimeField(auto_now_add=True)

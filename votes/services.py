@@ -91,9 +91,10 @@ def _log_event(target: Target, user: User, vote_type: str) -> None:
     mirror.record_append("votes", VOTES_FILE, line)
 
 
-def known_on_push(plan: mirror.Plan) -> None:
-    """Our lines that just landed on the mirror are known: a pull will not apply them again.
-    (Until they land, a pull cannot meet them.)"""
+def known_on_publishing(plan: mirror.Plan) -> None:
+    """Our lines about to be pushed are known, so that no pull applies them once they are on the
+    mirror. (They stay in the outbox, retried, until they land; until then a pull cannot meet
+    them.)"""
     lines = plan.appends.get(VOTES_FILE, [])
     KnownEvent.objects.bulk_create(
         [KnownEvent(digest=_digest(line)) for line in lines if line.strip()],

@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -83,18 +84,19 @@ def register_generator(dataset: str, path: str, build: Callable[[], bytes]) -> N
     _generators[(dataset, path)] = build
 
 
-_pushed: dict[str, list[Callable[[Plan], None]]] = {}
+_publishing: dict[str, list[Callable[[Plan], None]]] = {}
 
 
-def register_pushed(dataset: str, callback: Callable[[Plan], None]) -> None:
-    """Apps learn what landed (in AppConfig.ready): `callback(plan)` runs in the transaction that
-    clears the pushed outbox rows, under the dataset's sync lock."""
-    _pushed.setdefault(dataset, []).append(callback)
+def register_publishing(dataset: str, callback: Callable[[Plan], None]) -> None:
+    """Apps learn what a push is about to publish (in AppConfig.ready): `callback(plan)` runs,
+    committed, before the commit is made. The plan's rows stay in the outbox until it lands, so
+    whatever the callback records about them will come true."""
+    _publishing.setdefault(dataset, []).append(callback)
 
 
 # --- targets -------------------------------------------------------------------------------------
-class SyncInProgress(Exception):
-    """Another process is pushing or pulling this dataset."""
+class PushInProgress(Exception):
+    """Another process is pushing this dataset."""
 
 
 class ParentMoved(Exception):
@@ -312,21 +314,22 @@ def push(dataset: str, *, dry_run: bool = False) -> PushResult:
     Raises client.HubUnavailable (the Hub is down or rate limiting: try again later, the outbox
     is intact) and ParentMoved when the branch kept moving through every retry.
     """
-    with exclusive(dataset):
+    with _push_lock(dataset):
         return _push(dataset, dry_run=dry_run)
 
 
 @contextmanager
-def exclusive(dataset: str) -> Iterator[None]:
-    """One push or pull per dataset at a time, across processes: two pushes would publish the
-    same rows, and a pull must not see a commit whose outbox rows are not yet cleared."""
-    key = f"hub:mirror:push:{dataset}"
-    if not cache.add(key, os.getpid(), timeout=PUSH_LOCK_SECONDS):
-        raise SyncInProgress(f"a push or pull of {dataset} is already running")
+def _push_lock(dataset: str) -> Iterator[None]:
+    """One push per dataset at a time, across processes: two would publish the same rows. The
+    lock lapses after PUSH_LOCK_SECONDS; a push that outlived it does not release another's."""
+    key, owner = f"hub:mirror:push:{dataset}", f"{os.getpid()}:{uuid.uuid4().hex}"
+    if not cache.add(key, owner, timeout=PUSH_LOCK_SECONDS):
+        raise PushInProgress(f"a push of {dataset} is already running")
     try:
         yield
     finally:
-        cache.delete(key)
+        if cache.get(key) == owner:
+            cache.delete(key)
 
 
 def _push(dataset: str, *, dry_run: bool) -> PushResult:
@@ -335,6 +338,9 @@ def _push(dataset: str, *, dry_run: bool) -> PushResult:
         return PushResult(dataset, 0, 0, None, 0)
     if dry_run:
         return PushResult(dataset, pending.changes, len(pending.paths), None, 0)
+    with transaction.atomic():
+        for callback in _publishing.get(dataset, ()):
+            callback(pending)
     destination = target()
     message = f"Update {len(pending.paths)} files ({pending.changes} changes)"
     for attempt in range(1, PARENT_RETRIES + 1):
@@ -345,10 +351,7 @@ def _push(dataset: str, *, dry_run: bool) -> PushResult:
         except ParentMoved:
             logger.info("mirror %s: the branch moved, retrying (%d)", dataset, attempt)
             continue
-        with transaction.atomic():
-            MirrorChange.objects.filter(dataset=dataset, id__lte=pending.last_id).delete()
-            for callback in _pushed.get(dataset, ()):
-                callback(pending)
+        MirrorChange.objects.filter(dataset=dataset, id__lte=pending.last_id).delete()
         logger.info(
             "mirror %s: pushed %d changes in %d files", dataset, pending.changes, len(files)
         )

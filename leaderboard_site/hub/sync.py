@@ -43,16 +43,13 @@ def pull(dataset: str, *, dry_run: bool = False) -> Report:
     elif dataset == "votes":
         from votes.services import VOTES_FILE, votes_pull
 
-        # Our own lines are known once their push is done; the lock keeps a pull from reading a
-        # commit whose lines are not recorded yet.
-        with mirror.exclusive(dataset):
-            folder = target.local_copy(dataset, [VOTES_FILE])
-            path = folder / VOTES_FILE if folder else None
-            if path is None or not path.exists():
-                counts = {}
-            else:
-                with path.open("rb") as lines:
-                    counts = asdict(votes_pull(lines, dry_run=dry_run))
+        folder = target.local_copy(dataset, [VOTES_FILE])
+        path = folder / VOTES_FILE if folder else None
+        if path is None or not path.exists():
+            counts = {}
+        else:
+            with path.open("rb") as lines:
+                counts = asdict(votes_pull(lines, dry_run=dry_run))
     else:
         from leaderboard import sources
         from leaderboard.services import official_providers_set

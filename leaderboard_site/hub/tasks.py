@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 def mirror_push(self: object, dataset: str) -> str:
     try:
         result = mirror.push(dataset)
-    except mirror.SyncInProgress:
+    except mirror.PushInProgress:
         return f"{dataset}: a push is already running"
     return f"{dataset}: {result.changes} changes in {result.files} files"
 
@@ -47,10 +47,4 @@ def mirror_pull_all() -> str:
     """Import what others changed in the pulled datasets (idempotent)."""
     from leaderboard_site.hub import sync
 
-    reports = []
-    for dataset in sync.PULLABLE:
-        try:
-            reports.append(str(sync.pull(dataset)))
-        except mirror.SyncInProgress:  # the next interval's pull takes it
-            reports.append(f"pull {dataset}: a push or pull is running")
-    return "; ".join(reports)
+    return "; ".join(str(sync.pull(dataset)) for dataset in sync.PULLABLE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.core.cache import cache
 from django.db import transaction
 
 from leaderboard_site.hub import mirror
@@ -128,3 +129,13 @@ def test_the_contents_parquet_is_built_at_push_time_and_reads_back(settings) -> 
     assert len(rows) == 3
     summary = entries_import(rows=rows, schedule_rebuild=False)
     assert (summary.created, summary.updated) == (0, 0)  # read back: identical to the entries
+
+
+def test_one_push_at_a_time_and_a_push_that_outlived_its_lock_keeps_off_the_next_ones() -> None:
+    key = "hub:mirror:push:votes"
+    with mirror._push_lock("votes"):
+        with pytest.raises(mirror.PushInProgress):
+            mirror.push("votes")
+        cache.delete(key)  # the lock lapsed (PUSH_LOCK_SECONDS) while this push went on
+        cache.add(key, "the next push", timeout=60)
+    assert cache.get(key) == "the next push"

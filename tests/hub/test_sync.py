@@ -12,6 +12,8 @@ from django.core.management import call_command
 
 from leaderboard.models import OfficialProvider
 from leaderboard_site.hub import mirror, sync
+from leaderboard_site.hub.client import HubUnavailable
+from leaderboard_site.hub.models import MirrorChange
 from submissions.models import EvalRequest, Status
 from tests.conftest import make_user
 from tests.submissions.test_status import make_request
@@ -77,15 +79,22 @@ def test_vote_history_is_imported_once_and_our_own_lines_are_not_replayed(settin
     assert sync.pull("votes").counts == {"applied": 0, "known": 6, "skipped": 1}
 
 
-def test_our_lines_become_known_when_their_push_lands_and_a_pull_never_sees_one_half_done(
-    settings,
+def test_our_lines_are_known_from_their_first_push_on_even_when_it_fails(
+    settings, monkeypatch
 ) -> None:
     make_request("acme/tiny", revision=SHA)
     alice = make_user("alice", "user")
     votes.vote_cast(user=alice, target=votes.Target("acme/tiny", SHA, "bfloat16"), vote_type="up")
     assert not KnownEvent.objects.exists()  # nothing written per vote: the line is not out yet
-    with mirror.exclusive("votes"), pytest.raises(mirror.SyncInProgress):
-        sync.pull("votes")  # a push in progress: its lines may have landed, not yet be known
+
+    def unavailable(*args, **kwargs):
+        raise HubUnavailable("503")
+
+    monkeypatch.setattr(mirror.FolderTarget, "commit", unavailable)
+    with pytest.raises(HubUnavailable):
+        mirror.push("votes")
+    assert MirrorChange.objects.filter(dataset="votes").count() == 1  # still to publish
+    monkeypatch.undo()
     mirror.push("votes")
     line = (dataset_folder(settings, "votes") / "votes_data.jsonl").read_bytes().strip()
     assert list(KnownEvent.objects.values_list("digest", flat=True)) == [

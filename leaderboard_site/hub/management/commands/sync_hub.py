@@ -36,7 +36,7 @@ class Command(BaseCommand):
             action = sync.pull if direction == "pull" else sync.push
             try:
                 reports.append(action(dataset, dry_run=options["dry_run"]))
-            except (HubError, mirror.ParentMoved, mirror.SyncInProgress, ValueError) as exc:
+            except (HubError, mirror.ParentMoved, mirror.PushInProgress, ValueError) as exc:
                 failures.append(f"{direction} {dataset}: {exc}")
         prefix = "would " if options["dry_run"] else ""
         for report in reports:
