@@ -242,8 +242,9 @@ class VersionWatch:
             return
         import redis
 
+        client = _process_cache().client()  # type: ignore[attr-defined]  # a RedisCache here
         try:
-            _redis(location).publish(_channel(location), orjson.dumps(version))
+            client.publish(_channel(location), orjson.dumps(version))
         except redis.RedisError as exc:  # the cache has it: subscribers re-read it
             logger.warning("snapshot version not announced: %s", exc)
 
@@ -288,13 +289,6 @@ class VersionWatch:
                 message = pubsub.get_message(timeout=1.0)
                 if message is not None and message["type"] == "message":
                     self.offer(_process_cache().get(VERSION_KEY))
-
-
-@functools.cache
-def _redis(location: str) -> Any:
-    import redis
-
-    return redis.Redis.from_url(location, socket_timeout=2, socket_connect_timeout=2)
 
 
 def _channel(location: str) -> str:

@@ -48,6 +48,11 @@ class RedisCacheClient(DjangoRedisCacheClient):
 
 
 class RedisCache(DjangoRedisCache):
+    def client(self) -> Any:
+        """The process's `redis.Redis` behind this cache, for what the cache API lacks
+        (publishing)."""
+        return self._cache.get_client(write=True)
+
     @cached_property
     def _cache(self) -> RedisCacheClient:
         servers, options = self._servers, self._options  # type: ignore[attr-defined]
