@@ -5,9 +5,9 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import TemplateView
 from django.views.static import serve
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
-from leaderboard_site.api.views import HealthView
+from leaderboard_site.api.views import HealthView, OpenApiJsonView
 from leaderboard_site.graphql.schema import schema
 from leaderboard_site.graphql.views import GraphQLView
 
@@ -26,7 +26,7 @@ urlpatterns = [
     path("v1/", include("benchmarks.api.urls")),
     path("graphql", GraphQLView.as_view(schema=schema), name="graphql"),
     path("admin/", admin.site.urls),
-    path("api-docs/openapi.json", SpectacularAPIView.as_view(), name="openapi-schema"),
+    path("api-docs/openapi.json", OpenApiJsonView.as_view(), name="openapi-schema"),
 ]
 
 if settings.SERVE_STATIC:

@@ -1,4 +1,4 @@
-"""Service-level endpoints: health."""
+"""Service-level endpoints: health, the OpenAPI schema."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.renderers import OpenApiJsonRenderer2
 from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -47,3 +51,20 @@ class HealthView(APIView):
             "checks": checks,
         }
         return Response(body, status=503 if status == "unhealthy" else 200)
+
+
+class _OnlyRenderer(DefaultContentNegotiation):
+    """The view's one renderer, whatever the client accepts."""
+
+    def select_renderer(
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        return renderers[0], renderers[0].media_type
+
+
+class OpenApiJsonView(SpectacularAPIView):
+    """`/api-docs/openapi.json`: the schema as JSON for every client (drf-spectacular's view
+    answers YAML unless asked for JSON)."""
+
+    renderer_classes = [OpenApiJsonRenderer2]
+    content_negotiation_class = _OnlyRenderer

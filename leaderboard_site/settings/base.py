@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from leaderboard_site.env import from_process
@@ -238,6 +239,8 @@ MIRROR_INTERVAL = env.int("MIRROR_INTERVAL", 300, minimum=1)
 CORS_ORIGINS = env.list("CORS_ORIGINS", ["*"])
 CORS_ALLOW_ALL_ORIGINS = CORS_ORIGINS == ["*"]
 CORS_ALLOWED_ORIGINS = [] if CORS_ALLOW_ALL_ORIGINS else CORS_ORIGINS
+# Browsers on another origin may send an API key and their own request id.
+CORS_ALLOW_HEADERS = [*cors_default_headers, "x-api-key", "x-request-id"]
 CORS_EXPOSE_HEADERS = [
     "X-Request-ID",
     "ETag",
