@@ -2,7 +2,8 @@
 and forwards events; nothing else.
 
 Messages in: `{"type": "subscribe" | "unsubscribe", "topics": [...], "request_id"?}` and
-`{"type": "ping"}`. Messages out: `ack`, `pong`, `event` `{topic, data, timestamp}` and
+`{"type": "ping", "timestamp"?}`. Messages out: `ack`, `pong` (the ping's `timestamp`, and
+ours as `server_timestamp`), `event` `{topic, data, timestamp}` and
 `error` `{code, message, details?}`. Credentials as on the REST API (`Authorization`,
 `X-API-Key`), or a `token` query parameter for browsers; anonymous callers may subscribe to
 public topics only. Bad credentials: an `error` message, then close code 4000 + the HTTP status
@@ -105,12 +106,18 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "ping":
-            await self.send_json({"type": "pong", "timestamp": _now_ms()})
+            await self._pong(content)
         elif kind in ("subscribe", "unsubscribe"):
             await self._subscription(kind, content)
         else:
             await self._error("INVALID_MESSAGE", "type must be subscribe, unsubscribe or ping.",
                               {"type": kind})  # fmt: skip
+
+    async def _pong(self, content: dict[str, Any]) -> None:
+        """The client's own `timestamp` back (to time the round trip), and ours."""
+        now = _now_ms()
+        await self.send_json({"type": "pong", "timestamp": content.get("timestamp", now),
+                              "server_timestamp": now})  # fmt: skip
 
     async def _subscription(self, kind: str, content: dict[str, Any]) -> None:
         names = content.get("topics")

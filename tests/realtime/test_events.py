@@ -70,9 +70,13 @@ def test_anonymous_callers_subscribe_to_public_topics_and_ping() -> None:
         ack = await subscribe(socket, "submission.status")
         assert ack == {"type": "ack", "request_id": "r1", "message": "Subscribed to 1 topic(s)",
                        "topics": ["submission.status"]}  # fmt: skip
-        await socket.send_json_to({"type": "ping", "timestamp": 1})
+        await socket.send_json_to({"type": "ping", "timestamp": 1710936000000})
         pong = await socket.receive_json_from()
-        assert pong["type"] == "pong" and pong["timestamp"] > 1_700_000_000_000
+        assert pong["type"] == "pong" and pong["timestamp"] == 1710936000000  # the client's own
+        assert pong["server_timestamp"] > 1_700_000_000_000
+        await socket.send_json_to({"type": "ping"})  # no timestamp of its own: the server's
+        pong = await socket.receive_json_from()
+        assert pong["timestamp"] == pong["server_timestamp"] > 1_700_000_000_000
         refused = await subscribe(socket, "benchmark.progress")
         assert (refused["type"], refused["code"]) == ("error", "UNAUTHORIZED")
         await socket.send_json_to({"type": "unsubscribe", "topics": ["submission.status"]})
