@@ -128,8 +128,11 @@ def _validated(serializer_class: type[Serializer], given: object) -> dict[str, A
 
 @strawberry.type
 class BenchmarksQuery:
-    @strawberry.field(description="Evaluator plugins (role viewer).")
-    def plugins(self, info: Info) -> list[PluginNode]:
+    # The role-guarded root fields are nullable (the Test Bench API types this one
+    # `[PluginNode!]!`): a refused field is null with its error, and the fields the caller may
+    # see keep their data.
+    @strawberry.field(description="Evaluator plugins (role viewer; null when refused).")
+    def plugins(self, info: Info) -> list[PluginNode] | None:
         require(info, Role.VIEWER)
         return [PluginNode.of(plugin) for plugin in registry.plugins().values()]
 
@@ -145,7 +148,7 @@ class BenchmarksQuery:
 @strawberry.type
 class BenchmarksMutation:
     @strawberry.mutation(description="Ask a provider's model, as POST /v1/completions (role user).")
-    def create_completion(self, info: Info, input: CompletionInput) -> CompletionResult:
+    def create_completion(self, info: Info, input: CompletionInput) -> CompletionResult | None:
         owner = require(info, Role.USER)
         data = _validated(CompletionRequestSerializer, input)
         data.pop("stream")
@@ -155,7 +158,7 @@ class BenchmarksMutation:
         return CompletionResult.of(completion)
 
     @strawberry.mutation(description="Score an output, as POST /v1/evaluations (role user).")
-    def create_evaluation(self, info: Info, input: EvaluationInput) -> EvaluationResult:
+    def create_evaluation(self, info: Info, input: EvaluationInput) -> EvaluationResult | None:
         owner = require(info, Role.USER)
         data = _validated(EvaluationRequestSerializer, input)
         return EvaluationResult.of(services.evaluation_create(owner=owner, **data))

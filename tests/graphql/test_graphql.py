@@ -42,7 +42,7 @@ def test_version_and_health_need_no_credentials(anon: APIClient) -> None:
 def test_plugins_for_a_viewer_not_for_anonymous(anon: APIClient) -> None:
     query = "{ plugins { id name version pluginType status } }"
     body = gql(anon, query).json()
-    assert body["data"] is None and codes(body) == ["UNAUTHORIZED"]
+    assert body["data"] == {"plugins": None} and codes(body) == ["UNAUTHORIZED"]
     assert body["errors"][0]["extensions"]["status"] == 401
     viewer = client_for(make_user("vera", "viewer"))
     plugins = gql(viewer, query).json()["data"]["plugins"]
@@ -57,6 +57,24 @@ def test_plugins_for_a_viewer_not_for_anonymous(anon: APIClient) -> None:
     assert gql(viewer, one, {"id": "not-a-uuid"}).json() == {"data": {"plugin": None}}
     unknown = {"id": "00000000-0000-0000-0000-000000000000"}
     assert gql(viewer, one, unknown).json() == {"data": {"plugin": None}}
+
+
+def test_an_anonymous_query_keeps_the_fields_it_may_see(anon: APIClient) -> None:
+    body = gql(anon, "{ version health plugins { name } }").json()
+    assert body["data"] == {"version": "0.1.0", "health": True, "plugins": None}
+    assert codes(body) == ["UNAUTHORIZED"] and body["errors"][0]["path"] == ["plugins"]
+
+
+def test_the_role_guarded_root_fields_are_nullable(anon: APIClient) -> None:
+    """The one deviation from the Test Bench API's schema the README lists."""
+    query = """{ __schema { queryType { fields { name type { kind } } }
+                            mutationType { fields { name type { kind } } } } }"""
+    schema = gql(anon, query).json()["data"]["__schema"]
+    fields = schema["queryType"]["fields"] + schema["mutationType"]["fields"]
+    kinds = {field["name"]: field["type"]["kind"] for field in fields}
+    assert kinds == {"version": "NON_NULL", "health": "NON_NULL", "plugins": "LIST",
+                     "plugin": "OBJECT", "createCompletion": "OBJECT",
+                     "createEvaluation": "OBJECT"}  # fmt: skip
 
 
 def _credentials(kind: str, alice: Any, hub: Any) -> APIClient:
@@ -99,7 +117,7 @@ def test_a_viewer_may_not_create_and_nothing_is_asked(llm: Any) -> None:
     viewer = client_for(make_user("vera", "viewer"))
     variables = {"input": {"provider": "openai", "model": "tiny-1", "prompt": "Hi"}}
     body = gql(viewer, COMPLETE, variables).json()
-    assert body["data"] is None and codes(body) == ["FORBIDDEN"]
+    assert body["data"] == {"createCompletion": None} and codes(body) == ["FORBIDDEN"]
     assert body["errors"][0]["extensions"]["details"] == {"required_role": "user"}
     assert llm.requests == [] and not Completion.objects.exists()
 
@@ -233,7 +251,7 @@ def test_a_bug_is_hidden_from_the_caller_and_logged(
     viewer = client_for(make_user("vera", "viewer"))
     with caplog.at_level(logging.ERROR, logger="leaderboard_site.graphql"):
         body = gql(viewer, "{ version plugins { name } }").json()
-    assert body["data"] is None  # plugins is non-null, so the whole data is null
+    assert body["data"] == {"version": "0.1.0", "plugins": None}  # the other field keeps its data
     assert codes(body) == ["INTERNAL_ERROR"]
     assert "secret" not in body["errors"][0]["message"]
     assert "secret internals" in caplog.text
