@@ -20,7 +20,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from leaderboard_site import hub, sql
-from leaderboard_site.accounts import services, tokens
+from leaderboard_site.accounts import roles, services, tokens
 from leaderboard_site.accounts.models import ApiKey, User
 from leaderboard_site.api.errors import ApiError, ServiceUnavailable, Unauthorized
 
@@ -101,7 +101,9 @@ def _from_api_key(key: str) -> Principal:
     if api_key is None:
         raise Unauthorized("Invalid, revoked or expired API key.")
     services.api_key_touch(api_key=api_key)
-    return Principal(user=api_key.user, role=api_key.role, via="api_key", api_key=api_key)
+    # A key never acts above its owner as the owner is now: a demoted owner demotes the key.
+    role = roles.lower(api_key.role, api_key.user.role)
+    return Principal(user=api_key.user, role=role, via="api_key", api_key=api_key)
 
 
 def _hub_username(token: str) -> str:

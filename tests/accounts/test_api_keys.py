@@ -154,3 +154,29 @@ def test_admins_see_and_revoke_everyones_keys(alice_client: APIClient, admin_use
     assert [(k["id"], k["owner"]) for k in listed] == [(key["id"], "alice")]
     assert admin.delete(f"/v1/auth/api-keys/{key['id']}").status_code == 204
     assert keyed(key["key"]).get("/v1/auth/me").status_code == 401
+
+
+def test_a_key_acts_with_the_lower_of_its_role_and_its_owners(admin_user: Any) -> None:
+    """An admin's admin key must not keep admin powers once the owner is demoted."""
+    key = create_key(client_for(admin_user), role="admin").json()["key"]
+    assert keyed(key).get("/v1/auth/me").json()["role"] == "admin"
+
+    call_command("create_user", "root", "--role", "viewer", "--update", stdout=io.StringIO())
+
+    me = keyed(key).get("/v1/auth/me")
+    assert me.status_code == 200 and me.json()["role"] == "viewer"
+    assert create_key(keyed(key), role="admin").status_code == 403
+    assert keyed(key).get("/v1/completions").status_code == 200  # a viewer may list its own
+
+
+def test_a_deactivated_or_deleted_owners_keys_are_refused(alice_client: APIClient) -> None:
+    key = create_key(alice_client).json()["key"]
+    assert keyed(key).get("/v1/auth/me").status_code == 200
+    User.objects.filter(username="alice").update(is_active=False)
+    from leaderboard_site.accounts.services import forget_principals
+
+    forget_principals()  # another process would see it within PRINCIPAL_CACHE_SECONDS
+    assert keyed(key).get("/v1/auth/me").status_code == 401
+    User.objects.filter(username="alice").delete()
+    forget_principals()
+    assert keyed(key).get("/v1/auth/me").status_code == 401
