@@ -1,6 +1,9 @@
-"""One error format for every endpoint (seed 002):
+"""One error format for every endpoint (the Test Bench API's):
 
-{"error": {"code", "message", "details"}, "request_id", "timestamp"}
+{"error": {"code", "message", "details"}, "request_id", "timestamp", "detail"}
+
+`detail` repeats the message at the top level, where the Open LLM Leaderboard's own frontend
+(and DRF's clients) look for the reason to show a person.
 """
 
 from __future__ import annotations
@@ -95,6 +98,7 @@ def envelope(
         "error": {"code": code, "message": message, "details": details or {}, **extra},
         "request_id": current_request_id(),
         "timestamp": datetime.now(tz=UTC).isoformat().replace("+00:00", "Z"),
+        "detail": message,
     }
 
 

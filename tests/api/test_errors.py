@@ -13,7 +13,8 @@ def assert_envelope(response: Any, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status
     assert response["Content-Type"].startswith("application/json")
     body = response.json()
-    assert set(body) == {"error", "request_id", "timestamp"}
+    assert set(body) == {"error", "request_id", "timestamp", "detail"}
+    assert body["detail"] == body["error"]["message"]  # what the upstream frontend shows
     assert {"code", "message", "details"} <= set(body["error"])
     assert body["error"]["code"] == code
     assert body["error"]["message"]
