@@ -1,5 +1,6 @@
 """Test settings: the base settings, with fast hashing and an isolated cache."""
 
+import os
 from urllib.parse import urlsplit, urlunsplit
 
 from leaderboard_site.settings.base import *  # noqa: F403
@@ -13,8 +14,10 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 BENCHMARK_PROCESSES = 1
 
 if REDIS_URL:
-    # Tests flush their cache between cases: give them a database of their own (15).
-    TEST_REDIS_URL = urlunsplit(urlsplit(REDIS_URL)._replace(path="/15"))
+    # Tests flush their cache between cases: give them a database of their own (15, or
+    # TEST_REDIS_DB for two suites running side by side on one Redis).
+    _test_db = int(os.environ.get("TEST_REDIS_DB", "15"))
+    TEST_REDIS_URL = urlunsplit(urlsplit(REDIS_URL)._replace(path=f"/{_test_db}"))
     CACHES["default"]["LOCATION"] = TEST_REDIS_URL
     CACHES["ratelimit"]["LOCATION"] = TEST_REDIS_URL
     RATE_LIMIT_REDIS_URL = TEST_REDIS_URL
