@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,9 @@ class Result:
 
 
 class Evaluator(Protocol):
+    """Computes a score; runs in a sandbox process (no Django there), loaded by its entry
+    point."""
+
     name: str
     version: str
     description: str
@@ -30,7 +33,22 @@ class Evaluator(Protocol):
     def evaluate(self, case: Case) -> Result: ...
 
 
-class NeedsExpected(ValueError):
+@runtime_checkable
+class AsyncEvaluator(Protocol):
+    """Waits on the network for its score (an LLM judge); runs as a coroutine in its caller."""
+
+    name: str
+    version: str
+    description: str
+
+    async def aevaluate(self, case: Case) -> Result: ...
+
+
+class BadInput(ValueError):
+    """This case cannot be scored by this metric, through no fault of the plugin (400)."""
+
+
+class NeedsExpected(BadInput):
     """The metric compares with `expected`, and the case has none."""
 
 

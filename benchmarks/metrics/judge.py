@@ -1,7 +1,8 @@
 """LLM-as-judge metrics: a rubric prompt to the judge model (JUDGE_PROVIDER, JUDGE_MODEL) that
 must answer JSON {"score": 0..1, "reasoning": "..."}. Verdicts are cached by (metric, input,
 output, expected, rubric, judge model). Without a judge configured they refuse (400): never a
-made-up score. Metrics run in plugin threads, so the cache is the shared cache, not a table."""
+made-up score. A judge waits on the network, so it is a coroutine (`aevaluate`) that its caller's
+timeout cancels, not a sandboxed process; the cache is the shared cache, not a table."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import json
 import re
 from dataclasses import dataclass
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 
 from benchmarks import providers
 from benchmarks.metrics.base import Case, Result
+from leaderboard_site import sql
 from leaderboard_site.api.errors import ApiError
 
 ANSWER = (
@@ -61,7 +64,7 @@ class JudgeMetric:
             parts.append(f"REFERENCE:\n{case.expected}")
         return "\n\n".join(parts) + ANSWER
 
-    def evaluate(self, case: Case) -> Result:
+    async def aevaluate(self, case: Case) -> Result:
         provider, model = settings.JUDGE_PROVIDER, settings.JUDGE_MODEL
         if not provider or not model:
             raise JudgeNotConfigured(
@@ -73,16 +76,16 @@ class JudgeMetric:
                 [self.name, case.input, case.output, case.expected, self.rubric, provider, model]
             ).encode()
         ).hexdigest()
-        cached = cache.get(f"{CACHE_PREFIX}{key}")
+        cached = await cache.aget(f"{CACHE_PREFIX}{key}")
         if cached is not None:
             score, reasoning = cached
             return Result(score, {"reasoning": reasoning, "judge": model, "cached": True})
-        judge = providers.get(provider)
-        answer = judge.complete_sync(
+        judge = await sync_to_async(sql.tidied(providers.get), thread_sensitive=False)(provider)
+        answer = await judge.complete(
             model=model, prompt=self.prompt(case), max_tokens=300, temperature=0.0
         )
         score, reasoning = _verdict(answer.text, provider)
-        cache.set(f"{CACHE_PREFIX}{key}", (score, reasoning), timeout=None)
+        await cache.aset(f"{CACHE_PREFIX}{key}", (score, reasoning), timeout=None)
         return Result(score, {"reasoning": reasoning, "judge": model, "cached": False})
 
 

@@ -8,9 +8,16 @@ import re
 import string
 from collections import Counter
 
-from benchmarks.metrics.base import Case, Metric, NeedsExpected, Result
+import re2
+
+from benchmarks.metrics.base import BadInput, Case, Metric, NeedsExpected, Result
 
 ARTICLES = re.compile(r"\b(a|an|the)\b")
+# A caller's pattern runs on RE2, whose time is linear in the text (no backtracking: no
+# backreferences or lookaround either), and is capped in length.
+MAX_PATTERN_CHARS = 1000
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
 
 
 def _expected(case: Case) -> str:
@@ -41,13 +48,17 @@ def contains(case: Case) -> float:
 
 
 def regex(case: Case) -> Result:
-    """1 when the pattern (`parameters.pattern`, else `expected`) matches anywhere in the output."""
-    pattern = case.parameters.get("pattern") or _expected(case)
+    """1 when the pattern (`parameters.pattern`, else `expected`) matches anywhere in the output
+    (RE2 syntax)."""
+    pattern = str(case.parameters.get("pattern") or _expected(case))
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise BadInput(f"the pattern is longer than {MAX_PATTERN_CHARS} characters")
     try:
-        match = re.search(pattern, case.output)
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression: {exc}") from exc
-    return Result(float(match is not None), {"pattern": pattern})
+        compiled = re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+        raise ValueError(f"invalid regular expression (RE2 syntax): {reason}") from exc
+    return Result(float(compiled.search(case.output) is not None), {"pattern": pattern})
 
 
 def f1(case: Case) -> float:

@@ -7,7 +7,7 @@ from benchmarks.providers.base import (
     UnknownModel,
     UnknownProvider,
 )
-from benchmarks.providers.registry import get
+from benchmarks.providers.registry import get, release_loop
 
 __all__ = [
     "Generation",
@@ -16,4 +16,5 @@ __all__ = [
     "UnknownModel",
     "UnknownProvider",
     "get",
+    "release_loop",
 ]

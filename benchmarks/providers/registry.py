@@ -59,3 +59,11 @@ def get(name: str) -> ModelProvider:
         if provider is None:
             provider = _built[key] = KINDS[kind](config)
     return provider
+
+
+async def release_loop() -> None:
+    """Close the clients every provider opened in the running event loop (a loop that ends)."""
+    with _lock:
+        built = list(_built.values())
+    for provider in built:
+        await provider.release()

@@ -260,7 +260,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_PAGINATION_CLASS": "leaderboard_site.api.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "leaderboard_site.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "leaderboard_site.api.errors.exception_handler",
     "PAGE_SIZE": 20,
 }
@@ -372,6 +372,9 @@ LOGGING = build_logging(LOG_LEVEL.upper(), LOG_LEVELS)
 
 # --- leaderboard ---------------------------------------------------------------------------
 LEADERBOARD_SNAPSHOT_GZIP_LEVEL = env.int("LEADERBOARD_SNAPSHOT_GZIP_LEVEL", 4, minimum=1)
+# `documented`: the Open LLM Leaderboard API as its text documents it; `upstream`: the two full
+# lists and the two vote reads shaped as the upstream backend answered (for its React frontend).
+LEADERBOARD_API = env.choice("LEADERBOARD_API", ["documented", "upstream"], "documented")
 
 # --- benchmark runs (the `benchmarks` queue) -----------------------------------------------
 # A run's worker renews its lease this often / 3; a run whose lease ran out is resumed elsewhere.
@@ -441,3 +444,7 @@ JUDGE_PROVIDER = env.optional("JUDGE_PROVIDER")
 JUDGE_MODEL = env.optional("JUDGE_MODEL")
 # Seconds an evaluator plugin may run before its caller gets 504 PLUGIN_TIMEOUT.
 PLUGIN_TIMEOUT = env.float("PLUGIN_TIMEOUT", 10.0, minimum=0.01)
+# Child processes per process of ours that run evaluator plugins (killed at PLUGIN_TIMEOUT), and
+# the address space each may use (MB; 0 for no cap).
+PLUGIN_PROCESSES = env.int("PLUGIN_PROCESSES", 2, minimum=1)
+PLUGIN_MEMORY_MB = env.int("PLUGIN_MEMORY_MB", 1024, minimum=0)

@@ -14,7 +14,8 @@ from benchmarks.metrics import registry
 
 @pytest.fixture
 def misbehaving_plugins(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[None]:
-    """`boom` raises, `sleepy` outlives PLUGIN_TIMEOUT (0.3 s), `missing` cannot be loaded."""
+    """`boom` raises, `sleepy` outlives PLUGIN_TIMEOUT (0.3 s), `spinner` spins forever, `hog`
+    wants 8 GB, `missing` cannot be loaded."""
     real = metadata.entry_points
 
     def with_test_plugins(**params: Any) -> list[EntryPoint]:
@@ -23,6 +24,8 @@ def misbehaving_plugins(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Itera
             found += [
                 EntryPoint("boom", "tests.support.plugins:BOOM", registry.GROUP),
                 EntryPoint("sleepy", "tests.support.plugins:SLEEPY", registry.GROUP),
+                EntryPoint("spinner", "tests.support.plugins:SPINNER", registry.GROUP),
+                EntryPoint("hog", "tests.support.plugins:HOG", registry.GROUP),
                 EntryPoint("missing", "tests.support.nowhere:X", registry.GROUP),
             ]
         return found

@@ -22,4 +22,23 @@ class Sleepy:
         return Result(1.0)
 
 
-BOOM, SLEEPY = Boom(), Sleepy()
+class Spinner:
+    """Spins in Python code, holding its interpreter's lock, until it is killed."""
+
+    name, version, description = "spinner", "0.1.0", "never returns"
+
+    def evaluate(self, case: Case) -> Result:
+        while True:
+            pass
+
+
+class Hog:
+    """Asks for far more memory than a plugin process may have."""
+
+    name, version, description = "hog", "0.1.0", "allocates 8 GB"
+
+    def evaluate(self, case: Case) -> Result:
+        return Result(float(len(bytearray(8 << 30)) > 0))
+
+
+BOOM, SLEEPY, SPINNER, HOG = Boom(), Sleepy(), Spinner(), Hog()
