@@ -1,7 +1,12 @@
-"""Checks behind /health: each returns {"status": "up"|"down", "latency_ms", "error"?}."""
+"""Checks behind /health: each returns {"status": "up"|"down", "latency_ms", "error"?}.
+
+A result is reused for REUSE_SECONDS, so that a burst of /health calls, or one GraphQL document
+asking `health` under 15 aliases, checks the database, cache and broker once.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -48,8 +53,26 @@ def _timed(check: Callable[[], None]) -> dict[str, Any]:
     return result
 
 
+REUSE_SECONDS = 1.0
+_lock = threading.Lock()
+_last: tuple[float, dict[str, dict[str, Any]]] | None = None
+
+
 def run_checks() -> dict[str, dict[str, Any]]:
-    return {name: _timed(check) for name, check in CHECKS.items()}
+    """Every check's result, at most REUSE_SECONDS old (callers at the same moment wait for
+    the one run in progress rather than start their own)."""
+    global _last
+    with _lock:
+        if _last is None or time.monotonic() - _last[0] >= REUSE_SECONDS:
+            checks = {name: _timed(check) for name, check in CHECKS.items()}
+            _last = (time.monotonic(), checks)  # from when they ended: slow checks are reused too
+        return {name: dict(result) for name, result in _last[1].items()}
+
+
+def forget() -> None:
+    """Check again on the next call, whatever the last result's age."""
+    global _last
+    _last = None
 
 
 def overall(checks: dict[str, dict[str, Any]]) -> str:
