@@ -210,4 +210,5 @@ def _has_credentials(request: HttpRequest) -> bool:
     return settings.RATE_LIMIT_ENABLED and carries_credentials(request)
 
 
+            request._rate_limit = writes  # type: ignore[attr-defined] # the headers describe it
 rate_limit = _middleware(_limit, _rate_headers, blocking=_has_credentials)

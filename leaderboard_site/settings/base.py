@@ -292,10 +292,15 @@ RATE_LIMIT_RPS = env.float("RATE_LIMIT_RPS", 100.0, minimum=0.001)
 RATE_LIMIT_BURST = env.int("RATE_LIMIT_BURST", 50, minimum=1)
 RATE_LIMIT_WRITE_RPS = env.float("RATE_LIMIT_WRITE_RPS", 10.0, minimum=0.001)
 RATE_LIMIT_WRITE_BURST = env.int("RATE_LIMIT_WRITE_BURST", 20, minimum=1)
-# Logins: attempts per fixed window, per client IP and per username (django-ratelimit's "N/m").
+# Logins (fixed windows, django-ratelimit's "N/m"): attempts per client IP and failures per
+# username and IP (LOGIN_RATE); failures per username from all addresses but those the user
+# signed in from in the last LOGIN_KNOWN_DAYS (LOGIN_USER_RATE).
 LOGIN_RATE = env.str("LOGIN_RATE", "10/m")
-if not re.fullmatch(r"\d+/\d*[smhd]", LOGIN_RATE):
-    raise ImproperlyConfigured(f"LOGIN_RATE={LOGIN_RATE!r} is not valid: expected e.g. 10/m")
+LOGIN_USER_RATE = env.str("LOGIN_USER_RATE", "100/h")
+for _name, _rate in (("LOGIN_RATE", LOGIN_RATE), ("LOGIN_USER_RATE", LOGIN_USER_RATE)):
+    if not re.fullmatch(r"\d+/\d*[smhd]", _rate):
+        raise ImproperlyConfigured(f"{_name}={_rate!r} is not valid: expected e.g. 10/m")
+LOGIN_KNOWN_DAYS = env.int("LOGIN_KNOWN_DAYS", 30, minimum=1)
 RATELIMIT_USE_CACHE = "ratelimit"
 SUBMISSION_QUOTA = env.int("SUBMISSION_QUOTA", 5, minimum=0)
 SUBMISSION_QUOTA_DAYS = env.int("SUBMISSION_QUOTA_DAYS", 7, minimum=1)

@@ -76,29 +76,46 @@ def test_writes_have_their_own_stricter_bucket(settings: Any, alice_client: APIC
         )
     refused = alice_client.post("/v1/auth/api-keys", {"name": "k"}, format="json")
     assert refused.status_code == 429 and refused.json()["error"]["details"]["scope"] == "writes"
+    # The headers describe the bucket that refused, not the (roomy) request bucket.
+    assert refused["X-RateLimit-Limit"] == "0.01"
+    assert refused["X-RateLimit-Remaining"] == "0"
     assert alice_client.get("/v1/auth/api-keys").status_code == 200
 
 
-def test_logins_are_limited_per_username_and_per_ip(settings: Any) -> None:
+def _login(address: str, username: str, password: str = "guess") -> Any:
+    client = APIClient(REMOTE_ADDR=address)
+    return client.post("/v1/auth/login", {"username": username, "password": password}, format="json")
+
+
+def test_logins_are_limited_per_address(settings: Any) -> None:
     settings.LOGIN_RATE = "2/h"
-    make_user("target", "user")
-    for n in range(2):
-        response = APIClient(REMOTE_ADDR=f"192.0.2.{n}").post(
-            "/v1/auth/login", {"username": "target", "password": "guess"}, format="json"
-        )
-        assert response.status_code == 401
-    blocked = APIClient(REMOTE_ADDR="192.0.2.50").post(
-        "/v1/auth/login", {"username": "target", "password": "guess"}, format="json"
-    )
-    assert blocked.status_code == 429 and blocked.json()["error"]["retry_after"] >= 1
-    same_ip = APIClient(REMOTE_ADDR="192.0.2.0")
-    same_ip.post("/v1/auth/login", {"username": "other1", "password": "x"}, format="json")
-    assert (
-        same_ip.post(
-            "/v1/auth/login", {"username": "other2", "password": "x"}, format="json"
-        ).status_code
-        == 429
-    )
+    assert _login("192.0.2.0", "other1").status_code == 401
+    assert _login("192.0.2.0", "other2").status_code == 401
+    blocked = _login("192.0.2.0", "other3")
+    assert blocked.status_code == 429 and blocked.json()["error"]["details"]["scope"] == "login-ip"
+    assert blocked.json()["error"]["retry_after"] >= 1
+
+
+def test_guessing_from_many_addresses_does_not_lock_the_user_out(settings: Any) -> None:
+    """Failures per username and address, and a ceiling per username across addresses that
+    spares the addresses the user signed in from before."""
+    settings.LOGIN_RATE, settings.LOGIN_USER_RATE = "3/m", "5/h"
+    make_user("target", "user", password="the-right-one")
+    assert _login("198.51.100.7", "target", "the-right-one").status_code == 200  # home
+
+    for n in range(3):  # one address: its own window fills
+        assert _login("192.0.2.1", "target").status_code == 401
+    one = _login("192.0.2.1", "target")
+    assert one.status_code == 429 and one.json()["error"]["details"]["scope"] == "login-user-ip"
+
+    for n in range(2, 4):  # more addresses: the username's ceiling (5 failures) fills
+        assert _login(f"192.0.2.{n}", "target").status_code == 401
+    stranger = _login("192.0.2.99", "target", "the-right-one")
+    assert stranger.status_code == 429
+    assert stranger.json()["error"]["details"]["scope"] == "login-user"
+
+    assert _login("198.51.100.7", "target", "the-right-one").status_code == 200  # still home
+    assert _login("192.0.2.99", "someone-else").status_code == 401  # others unaffected
 
 
 def test_bucket_refills_at_the_rate() -> None:

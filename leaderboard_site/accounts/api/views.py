@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
-from django_ratelimit.core import get_usage
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.permissions import AllowAny
@@ -14,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from leaderboard_site.accounts import services
+from leaderboard_site.accounts import login_limits, services
 from leaderboard_site.accounts.api.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
@@ -26,29 +24,7 @@ from leaderboard_site.accounts.api.serializers import (
 from leaderboard_site.accounts.authentication import principal_of
 from leaderboard_site.accounts.models import ApiKey
 from leaderboard_site.accounts.roles import Role
-from leaderboard_site.api.clientip import client_ip
-from leaderboard_site.api.errors import TooManyRequests
-
-
-def _login_throttle(request: Request, username: str) -> None:
-    """Fixed windows of LOGIN_RATE attempts per client IP and per username (against guessing)."""
-    if not settings.RATE_LIMIT_ENABLED:
-        return
-    keys = {
-        "login-ip": lambda group, req: client_ip(req),
-        "login-user": lambda group, req: username.lower(),
-    }
-    for group, key in keys.items():
-        usage = get_usage(
-            request._request, group=group, key=key, rate=settings.LOGIN_RATE, increment=True
-        )
-        if usage and usage["should_limit"]:
-            retry_after = max(1, int(usage["time_left"]))
-            raise TooManyRequests(
-                f"Too many login attempts. Try again in {retry_after} seconds.",
-                details={"scope": group},
-                extra={"retry_after": retry_after},
-            )
+from leaderboard_site.api.errors import Unauthorized
 
 
 class LoginView(APIView):
@@ -61,8 +37,14 @@ class LoginView(APIView):
     def post(self, request: Request) -> Response:
         data = LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        _login_throttle(request, data.validated_data["username"])
-        token, expires_at = services.login(**data.validated_data)
+        username = data.validated_data["username"]
+        login_limits.check(request._request, username)
+        try:
+            token, expires_at = services.login(**data.validated_data)
+        except Unauthorized:
+            login_limits.failed(request._request, username)
+            raise
+        login_limits.succeeded(request._request, username)
         return Response(TokenSerializer({"token": token, "expires_at": expires_at}).data)
 
 
