@@ -47,7 +47,12 @@ class RowError(ValueError):
 
 
 def _rows(data: bytes, fmt: str) -> list[tuple[int, Any]]:
-    text = data.decode("utf-8-sig")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DatasetError([{"line": line, "field": None,
+                             "message": f"not UTF-8 text: {exc.reason}"}]) from exc  # fmt: skip
     if fmt == "jsonl":
         rows = []
         for number, line in enumerate(text.splitlines(), start=1):

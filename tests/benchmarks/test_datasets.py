@@ -86,6 +86,16 @@ def test_bad_rows_are_refused_with_their_line_numbers(alice_client) -> None:
     assert not Dataset.objects.filter(name="bad").exists()
 
 
+def test_a_file_that_is_not_utf8_is_refused_with_its_line(alice_client) -> None:
+    upload = SimpleUploadedFile(
+        "latin1.jsonl", '{"prompt": "ok"}\n{"prompt": "café"}\n'.encode("latin-1")
+    )
+    response = alice_client.post("/v1/datasets", {"name": "latin", "file": upload})
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["details"]["errors"][0]["line"] == 2
+    assert not Dataset.objects.filter(name="latin").exists()
+
+
 def test_viewers_read_and_users_upload(alice_client) -> None:
     from tests.conftest import client_for, make_user
 
