@@ -11,15 +11,19 @@ django.setup(set_prefix=False)
 
 from functools import partial  # noqa: E402
 
+from django.conf import settings  # noqa: E402
+
 from leaderboard.api.views import serve_snapshot_async  # noqa: E402
 from leaderboard_site.handlers import ThreadedASGIHandler  # noqa: E402
 
-# The full lists are the hot public reads: async, no thread per request.
+# The full lists are the hot public reads: async, no thread per request (when REST is on).
 django_asgi_app = ThreadedASGIHandler(
     async_views={
         "leaderboard-raw": partial(serve_snapshot_async, kind="raw"),
         "leaderboard-formatted": partial(serve_snapshot_async, kind="formatted"),
     }
+    if settings.ENABLE_REST
+    else {}
 )
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

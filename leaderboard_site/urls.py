@@ -19,15 +19,23 @@ handler500 = "leaderboard_site.api.errors.server_error"
 urlpatterns = [
     path("", TemplateView.as_view(template_name="index.html"), name="index"),
     path("health", HealthView.as_view(), name="health"),
-    path("api/", include("leaderboard.api.urls")),
-    path("api/models/", include("submissions.api.urls")),
-    path("api/votes/", include("votes.api.urls")),
-    path("v1/auth/", include("leaderboard_site.accounts.api.urls")),
-    path("v1/", include("benchmarks.api.urls")),
-    path("graphql", GraphQLView.as_view(schema=schema), name="graphql"),
     path("admin/", admin.site.urls),
     path("api-docs/openapi.json", OpenApiJsonView.as_view(), name="openapi-schema"),
 ]
+
+# The three APIs can each be turned off (ENABLE_REST, ENABLE_GRAPHQL; ENABLE_WEBSOCKET in
+# routing.py): their routes are then not there at all, and answer 404.
+if settings.ENABLE_REST:
+    urlpatterns += [
+        path("api/", include("leaderboard.api.urls")),
+        path("api/models/", include("submissions.api.urls")),
+        path("api/votes/", include("votes.api.urls")),
+        path("v1/auth/", include("leaderboard_site.accounts.api.urls")),
+        path("v1/", include("benchmarks.api.urls")),
+    ]
+
+if settings.ENABLE_GRAPHQL:
+    urlpatterns += [path("graphql", GraphQLView.as_view(schema=schema), name="graphql")]
 
 if settings.SERVE_STATIC:
     # The admin's CSS and JS, collected by `make run`; behind a proxy or CDN, turn this off.

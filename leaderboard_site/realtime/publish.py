@@ -20,7 +20,10 @@ logger = logging.getLogger(__name__)
 def publish(topic: str, data: dict[str, Any], *, owner_id: int | None = None) -> None:
     """Send `data` on `topic`: to everyone subscribed for a public topic, to the owner and the
     admins for an owned one. Call it after the change is committed. A layer that is down loses
-    the event (it is logged), never the change."""
+    the event (it is logged), never the change. Without the stream (ENABLE_WEBSOCKET off) there
+    is nobody to tell."""
+    if not settings.ENABLE_WEBSOCKET:
+        return
     groups = topics.groups_to_publish(topic, owner_id=owner_id)
     message = {"type": "realtime.event", "topic": topic, "data": data,
                "timestamp": int(time.time() * 1000)}  # fmt: skip

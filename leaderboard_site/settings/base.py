@@ -69,6 +69,11 @@ if not _sep or not _ws_host or not _ws_port.isdigit():
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["*"] if not PRODUCTION else [])
 ENABLE_SWAGGER = env.bool("ENABLE_SWAGGER", default=True)
 ENABLE_GRAPHIQL = env.bool("ENABLE_GRAPHIQL", default=True)  # the GraphQL playground at /graphql
+# The three APIs, each on unless turned off: REST (/api/ and /v1/; /health, the admin, the pages
+# and the docs stay), GraphQL (/graphql) and the WebSocket event stream (/ws).
+ENABLE_REST = env.bool("ENABLE_REST", default=True)
+ENABLE_GRAPHQL = env.bool("ENABLE_GRAPHQL", default=True)
+ENABLE_WEBSOCKET = env.bool("ENABLE_WEBSOCKET", default=True)
 WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", 2, minimum=1)
 # Threads per web process running Django's synchronous stack (a view waiting on a model
 # provider holds one).
