@@ -117,6 +117,20 @@ class Dataset(models.Model):
         return f"{self.name} v{self.version}"
 
 
+class DatasetName(models.Model):
+    """Whose a dataset's name is: its first version's creator, who (with admins) alone adds
+    versions. No owner means the system's (shipped and operator-imported datasets)."""
+
+    name = models.SlugField(max_length=100, primary_key=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class DatasetItem(models.Model):
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="items")
     index = models.PositiveIntegerField()

@@ -24,6 +24,7 @@ from benchmarks.models import (
     Completion,
     Dataset,
     DatasetItem,
+    DatasetName,
     Evaluation,
 )
 from benchmarks.pricing import cost
@@ -31,7 +32,7 @@ from benchmarks.providers.base import Generation
 from benchmarks.selectors import RUN_METRICS, benchmark_results
 from benchmarks.signals import benchmark_progressed, evaluation_created
 from leaderboard_site.accounts.models import User
-from leaderboard_site.api.errors import ApiError, Conflict
+from leaderboard_site.api.errors import ApiError, Conflict, Forbidden
 
 
 def completion_create(
@@ -118,11 +119,15 @@ def dataset_create(
     description: str = "",
     source: str = "",
     created_by: User | None = None,
+    may_extend_any: bool = False,
 ) -> Dataset:
-    """Store `items` as the next version of the dataset `name`, all or nothing."""
+    """Store `items` as the next version of the dataset `name`, all or nothing. A name belongs
+    to its first version's creator (the system's when there is none: shipped or imported by an
+    operator); others get 403 unless `may_extend_any` (admins)."""
     for attempt in range(3):
         try:
             with transaction.atomic():
+                _dataset_name_claim(name=name, user=created_by, may_extend_any=may_extend_any)
                 latest = Dataset.objects.filter(name=name).aggregate(v=Max("version"))["v"] or 0
                 dataset = Dataset.objects.create(
                     name=name, version=latest + 1, description=description, source=source,
@@ -148,6 +153,19 @@ def dataset_create(
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def _dataset_name_claim(*, name: str, user: User | None, may_extend_any: bool) -> None:
+    """The name's owner row, created by its first version; Forbidden for anyone else's."""
+    owned, created = DatasetName.objects.select_for_update().get_or_create(
+        name=name, defaults={"owner": user}
+    )
+    if created or may_extend_any or user is None or owned.owner_id == user.pk:
+        return
+    raise Forbidden(
+        f"The dataset name {name!r} belongs to another user: choose another name.",
+        details={"dataset": name},
+    )
 
 
 # --- benchmark runs ------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from benchmarks.api.streaming import stream_completion
 from benchmarks.metrics import registry
 from benchmarks.models import Benchmark, Completion, Dataset, Evaluation
 from leaderboard_site.accounts.authentication import principal_of
-from leaderboard_site.accounts.roles import Role
+from leaderboard_site.accounts.roles import Role, at_least
 from leaderboard_site.api.context import current_request_id
 from leaderboard_site.api.errors import ApiError, NotFound
 from leaderboard_site.api.pagination import PageNumberPagination, query_int
@@ -309,3 +309,4 @@ class DatasetViewSet(viewsets.GenericViewSet):
             created_by=principal.user if principal else None,
         )  # fmt: skip
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
+            may_extend_any=bool(principal and at_least(principal.role, Role.ADMIN)),

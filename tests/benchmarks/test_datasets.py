@@ -122,3 +122,51 @@ def test_import_dataset_from_a_file_and_from_the_hub(hub, tmp_path) -> None:
     bad.write_text('{"nope": 1}\n')
     with pytest.raises(CommandError, match="line 1"):
         call_command("import_dataset", "bad", str(bad))
+
+
+def _upload(client, name: str):
+    return client.post("/v1/datasets", {"name": name, "content": JSONL, "format": "jsonl"},
+                       format="json")  # fmt: skip
+
+
+def test_a_dataset_name_belongs_to_its_first_versions_creator(
+    alice_client, bob_client, admin_user
+) -> None:
+    from tests.conftest import client_for
+
+    assert _upload(alice_client, "alice-ds").status_code == 201
+    taken = _upload(bob_client, "alice-ds")
+    assert taken.status_code == 403 and taken.json()["error"]["code"] == "FORBIDDEN"
+    assert bob_client.get("/v1/datasets/alice-ds").json()["version"] == 1  # still readable
+    assert _upload(alice_client, "alice-ds").json()["version"] == 2
+    assert _upload(client_for(admin_user), "alice-ds").json()["version"] == 3  # admins may
+    assert Dataset.objects.filter(name="alice-ds").count() == 3
+
+
+def test_the_shipped_datasets_belong_to_the_system(alice_client, admin_user, tmp_path) -> None:
+    from tests.conftest import client_for
+
+    assert _upload(alice_client, "mmlu-sample").status_code == 403
+    assert alice_client.get("/v1/datasets/mmlu-sample").json()["version"] == 1
+    assert _upload(client_for(admin_user), "mmlu-sample").status_code == 201
+    out = StringIO()
+    upload = tmp_path / "more.jsonl"
+    upload.write_text(JSONL)
+    call_command("import_dataset", "arithmetic", str(upload), stdout=out)  # operators may
+    assert "arithmetic v2" in out.getvalue()
+
+
+def test_the_migration_settles_names_by_their_first_versions_creator(alice, bob) -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from benchmarks.models import DatasetName
+
+    migration = import_module("benchmarks.migrations.0007_dataset_names")
+    Dataset.objects.create(name="mixed", version=1, created_by=bob)
+    Dataset.objects.create(name="mixed", version=2, created_by=alice)
+    DatasetName.objects.all().delete()
+    migration.settle_owners(apps, None)
+    assert DatasetName.objects.get(name="mixed").owner == bob
+    assert DatasetName.objects.get(name="mmlu-sample").owner is None
