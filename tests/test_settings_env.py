@@ -68,6 +68,10 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path: Path) -> None:
         read_dotenv(dotenv)
 
 
+LONG_KEY = {"SECRET_KEY": "k" * 32}
+LONG_JWT = {"JWT_SECRET": "j" * 32}
+
+
 @pytest.mark.parametrize(
     ("environ", "named"),
     [
@@ -76,6 +80,9 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path: Path) -> None:
         ({"WS_BIND_ADDRESS": "127.0.0.1"}, "WS_BIND_ADDRESS"),
         ({"SERVER": "uwsgi"}, "SERVER"),
         ({"ENVIRONMENT": "production"}, "SECRET_KEY"),
+        ({"ENVIRONMENT": "production", "SECRET_KEY": "short", **LONG_JWT}, "SECRET_KEY"),
+        ({"ENVIRONMENT": "production", **LONG_KEY, "JWT_SECRET": "x"}, "JWT_SECRET"),
+        ({"ENVIRONMENT": "production", **LONG_KEY, **LONG_JWT, "DEBUG": "true"}, "DEBUG"),
         ({"CACHE_TTL": "-5"}, "CACHE_TTL"),
     ],
 )
@@ -95,3 +102,27 @@ def test_every_variable_read_is_documented_in_env_example() -> None:
     documented = (PROJECT / ".env.example").read_text()
     assert read, "no variables found"
     assert sorted(v for v in read if v not in documented) == []
+
+
+def test_production_opts_into_nothing_permissive_by_default(tmp_path: Path) -> None:
+    show = (
+        "from django.conf import settings as s; "
+        "print(s.CORS_ALLOW_ALL_ORIGINS, s.CORS_ALLOWED_ORIGINS, s.ENABLE_SWAGGER, "
+        "s.ENABLE_GRAPHIQL, s.DEBUG)"
+    )
+    production = {"ENVIRONMENT": "production", **LONG_KEY, **LONG_JWT, "VAR_DIR": str(tmp_path)}
+    result = manage("shell", "--no-imports", "-c", show, **production)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "[]", "False", "False", "False"]
+    development = manage("shell", "--no-imports", "-c", show, VAR_DIR=str(tmp_path))
+    assert development.stdout.split() == ["True", "[]", "True", "True", "False"]
+    opted_in = manage(
+        "shell", "--no-imports", "-c", show, **production, CORS_ORIGINS="*", ENABLE_SWAGGER="true"
+    )
+    assert opted_in.stdout.split()[:3] == ["True", "[]", "True"]
+
+
+def test_copying_env_example_to_env_opts_into_nothing_permissive() -> None:
+    example = read_dotenv(PROJECT / ".env.example")
+    permissive = {"DEBUG", "CORS_ORIGINS", "ENABLE_SWAGGER", "ENABLE_GRAPHIQL", "ALLOWED_HOSTS"}
+    assert sorted(permissive & set(example)) == []

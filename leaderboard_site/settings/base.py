@@ -27,17 +27,24 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 ENVIRONMENT = env.choice("ENVIRONMENT", ["development", "production"], "development")
 PRODUCTION = ENVIRONMENT == "production"
 DEBUG = env.bool("DEBUG", default=False)
+if DEBUG and PRODUCTION:
+    raise ImproperlyConfigured("DEBUG=true is refused when ENVIRONMENT=production")
 VERSION = "0.1.0"
+MIN_SECRET_BYTES = 32
 
 
 def _secret(name: str, development_default: Callable[[], str]) -> str:
-    """A secret from the environment; required in production, defaulted in development."""
+    """A secret from the environment; required in production (at least 32 bytes), defaulted in
+    development."""
     value = env.optional(name)
-    if value:
-        return value
-    if PRODUCTION:
+    if PRODUCTION and not value:
         raise ImproperlyConfigured(f"{name} is required when ENVIRONMENT=production")
-    return development_default()
+    if PRODUCTION and len(value.encode()) < MIN_SECRET_BYTES:  # type: ignore[union-attr]
+        raise ImproperlyConfigured(
+            f"{name} is too short for production: at least {MIN_SECRET_BYTES} bytes "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    return value or development_default()
 
 
 def _generated_secret_key() -> str:
@@ -67,8 +74,9 @@ if not _sep or not _ws_host or not _ws_port.isdigit():
         f"WS_BIND_ADDRESS={WS_BIND_ADDRESS!r} is not valid: expected host:port"
     )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ["*"] if not PRODUCTION else [])
-ENABLE_SWAGGER = env.bool("ENABLE_SWAGGER", default=True)
-ENABLE_GRAPHIQL = env.bool("ENABLE_GRAPHIQL", default=True)  # the GraphQL playground at /graphql
+# Permissive conveniences are on by default in development and explicit opt-ins in production.
+ENABLE_SWAGGER = env.bool("ENABLE_SWAGGER", default=not PRODUCTION)
+ENABLE_GRAPHIQL = env.bool("ENABLE_GRAPHIQL", default=not PRODUCTION)  # playground at /graphql
 # The three APIs, each on unless turned off: REST (/api/ and /v1/; /health, the admin, the pages
 # and the docs stay), GraphQL (/graphql) and the WebSocket event stream (/ws).
 ENABLE_REST = env.bool("ENABLE_REST", default=True)
@@ -241,7 +249,7 @@ MIRROR_TARGET = {
 MIRROR_INTERVAL = env.int("MIRROR_INTERVAL", 300, minimum=1)
 
 # --- API -----------------------------------------------------------------------------------
-CORS_ORIGINS = env.list("CORS_ORIGINS", ["*"])
+CORS_ORIGINS = env.list("CORS_ORIGINS", [] if PRODUCTION else ["*"])
 CORS_ALLOW_ALL_ORIGINS = CORS_ORIGINS == ["*"]
 CORS_ALLOWED_ORIGINS = [] if CORS_ALLOW_ALL_ORIGINS else CORS_ORIGINS
 # Browsers on another origin may send an API key and their own request id.
