@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import auth, leaderboard, runs, submissions, votes
+from bench import auth, hostile, leaderboard, runs, submissions, votes
 
 SUITES = {
     "leaderboard": leaderboard.main,
@@ -13,6 +13,7 @@ SUITES = {
     "submissions": submissions.main,
     "votes": votes.main,
     "runs": runs.main,
+    "hostile": hostile.main,
 }
 
 
