@@ -1,14 +1,24 @@
-"""The formatted leaderboard shape (seed 000's `GET /api/leaderboard/formatted`)."""
+"""The formatted leaderboard shape (the Open LLM Leaderboard API's
+`GET /api/leaderboard/formatted`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from leaderboard.contents import BENCHMARK_COLUMNS, Row
 
 
-def formatted_row(r: Row) -> dict[str, Any]:
-    """One formatted model."""
+def upstream_api() -> bool:
+    """LEADERBOARD_API=upstream: the full lists and the vote reads answer as the upstream
+    backend did, for its React frontend."""
+    return settings.LEADERBOARD_API == "upstream"
+
+
+def formatted_row(r: Row, *, upstream: bool = False) -> dict[str, Any]:
+    """One formatted model. `upstream`: `features.is_not_available_on_hub` carries the upstream
+    backend's value (the "available on the hub" flag itself, which its frontend reads)."""
     return {
         "id": f"{r.model_name}_{r.precision}_{r.revision_sha}_{r.chat_template}",
         "model": {
@@ -30,7 +40,7 @@ def formatted_row(r: Row) -> dict[str, Any]:
             for key, _column, display in BENCHMARK_COLUMNS
         },
         "features": {
-            "is_not_available_on_hub": not r.available_on_hub,
+            "is_not_available_on_hub": r.available_on_hub if upstream else not r.available_on_hub,
             "is_merged": r.merged,
             "is_moe": r.moe,
             "is_flagged": r.flagged,

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import io
-from functools import reduce
-from operator import or_
+import json
 
-from django.db.models import F, Q, QuerySet
+from django.db import connection
+from django.db.models import F, QuerySet
+from django.db.models.expressions import RawSQL
 
-from leaderboard.models import Entry, ModelType
+from leaderboard.models import Entry
+from leaderboard.search import SearchError
+from leaderboard.snapshot import search_index_get
 
-SEARCH_FIELDS = {
-    "precision": lambda v: Q(precision__iexact=v),
-    "architecture": lambda v: Q(architecture__icontains=v),
-    "license": lambda v: Q(hub_license__icontains=v),
-    "type": lambda v: _type_query(v),
-}
+__all__ = ["SearchError", "entries_ordered", "entries_searched"]
 
 ORDERINGS = {
     "average": "average",
@@ -35,32 +33,19 @@ ORDERINGS = {
 DEFAULT_ORDERING = "-average"
 
 
-class SearchError(ValueError):
-    pass
+def _ids_in(ids: list[int]) -> RawSQL:
+    """The ids as one bound parameter, however many they are (SQLite caps a statement's
+    parameters; PostgreSQL parses a long IN list slowly)."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
+    return RawSQL("SELECT value FROM json_each(%s)", (json.dumps(ids),))
 
 
-def _type_query(value: str) -> Q:
-    wanted = value.lower()
-    matches = [c.value for c in ModelType if wanted == c.value or wanted in str(c.label).lower()]
-    return Q(model_type__in=matches)
-
-
-def _term_query(term: str) -> Q:
-    if not term.startswith("@"):
-        return Q(model_name__icontains=term)
-    field, sep, value = term[1:].partition(":")
-    build = SEARCH_FIELDS.get(field.lower())
-    if build is None or not sep or not value.strip():
-        raise SearchError(
-            f"{term!r}: expected @field:value with field one of {sorted(SEARCH_FIELDS)}"
-        )
-    return build(value.strip())
-
-
-def search_query(search: str) -> Q:
-    """`;` separates OR terms; `@field:value` matches a field; other terms match the name."""
-    terms = [term.strip() for term in search.split(";") if term.strip()]
-    return reduce(or_, (_term_query(term) for term in terms)) if terms else Q()
+def entries_searched(queryset: QuerySet[Entry], search: str) -> QuerySet[Entry]:
+    """The entries the upstream frontend's search shows for `search` (`leaderboard.search`),
+    matched in Python over the served snapshot's rows; SearchError when too costly."""
+    ids = search_index_get().matching_ids(search)
+    return queryset if ids is None else queryset.filter(pk__in=_ids_in(ids))
 
 
 def entries_ordered(queryset: QuerySet[Entry], ordering: str) -> QuerySet[Entry]:

@@ -1,11 +1,14 @@
 """The served leaderboard: both full lists built once per data change, never per request.
 
-A rebuild serializes every entry with orjson, gzips the bytes and stores them in the cache under
-their content hash, then publishes the new hashes under one version key. Each web process checks
-the (small) version key per request, so all processes serve the same data, and a change is
-visible as soon as its rebuild finishes. A web process keeps the current version's gzip bytes
-in memory (one copy per list, fetched once per version) and sends them as they are; clients
-that do not accept gzip get them decompressed as a stream, so the JSON is never held whole.
+A rebuild serializes every entry with orjson, in the shape LEADERBOARD_API names (`documented`
+or `upstream`: every process of a deployment reads the same setting), gzips the bytes and
+stores them in the cache under their content hash, with the search index of the same rows
+(`leaderboard.search`), then publishes the new hashes under that shape's version key. Each
+web process checks the (small) version key per request, so all processes serve the same data,
+and a change is visible as soon as its rebuild finishes. A web process keeps the current
+version's gzip bytes in memory (one copy per list, fetched once per version) and sends them as
+they are; clients that do not accept gzip get them decompressed as a stream, so the JSON is
+never held whole.
 """
 
 from __future__ import annotations
@@ -26,13 +29,17 @@ from django.conf import settings
 from django.core.cache import BaseCache, cache, caches
 
 from leaderboard.contents import FIELDS, Row, raw_row
-from leaderboard.formatting import formatted_row
+from leaderboard.formatting import formatted_row, upstream_api
 from leaderboard.models import Entry
+from leaderboard.search import SearchIndex
 
 logger = logging.getLogger(__name__)
 
-KINDS: dict[str, Callable[[Row], dict[str, Any]]] = {"raw": raw_row, "formatted": formatted_row}
-VERSION_KEY = "leaderboard:snapshot:version"
+KINDS: dict[str, Callable[[Row, bool], dict[str, Any]]] = {
+    "raw": lambda row, upstream: raw_row(row),
+    "formatted": lambda row, upstream: formatted_row(row, upstream=upstream),
+}
+SEARCH = "search"
 LOCK_KEY = "leaderboard:snapshot:lock"
 DIRTY_KEY = "leaderboard:snapshot:dirty"
 WATCH_REREAD_SECONDS = 30.0  # a subscriber also re-reads the cache this often
@@ -124,20 +131,49 @@ def _gzip(data: bytes) -> bytes:
     return compressor.compress(data) + compressor.flush()
 
 
-def _rows() -> list[Row]:
+def version_key() -> str:
+    """The current version's key, one per shape: a process started with the other shape never
+    serves the bytes built for this one."""
+    return f"leaderboard:snapshot:version:{settings.LEADERBOARD_API}"
+
+
+def _rows() -> tuple[list[int], list[Row]]:
     queryset = Entry.objects.order_by(
         "model_name", "precision", "revision_sha", "chat_template"
-    ).values_list(*FIELDS)
-    return [Row._make(values) for values in queryset.iterator(chunk_size=5000)]
+    ).values_list("pk", *FIELDS)
+    ids, rows = [], []
+    for pk, *values in queryset.iterator(chunk_size=5000):
+        ids.append(pk)
+        rows.append(Row._make(values))
+    return ids, rows
 
 
-def snapshot_build() -> dict[str, Snapshot]:
-    """Serialize and compress both lists from the database (no cache involved).
+def _search_index(ids: list[int], rows: list[Row]) -> SearchIndex:
+    searched = [
+        (r.model_name, r.precision, r.architecture, r.hub_license, r.model_type) for r in rows
+    ]
+    return SearchIndex.build(ids, searched)
+
+
+def _body(shape: Callable[[Row, bool], dict[str, Any]], rows: list[Row]) -> bytes:
+    """The list as it is served: `{"models": [...]}` (the documented contract) or, for the
+    upstream frontend, the bare array the upstream backend answered."""
+    upstream = upstream_api()
+    items = [shape(row, upstream) for row in rows]
+    return orjson.dumps(items if upstream else {"models": items})
+
+
+Built = Snapshot | SearchIndex
+
+
+def snapshot_build() -> dict[str, Built]:
+    """Serialize and compress both lists from the database (no cache involved), and index the
+    same rows for searches.
 
     Compression releases the GIL, so each list is gzipped on a thread while the next one is
     being serialized: on two cores the rebuild takes about the serialization time alone.
     """
-    rows = _rows()
+    ids, rows = _rows()
     built_at = time.time()
 
     def finish(kind: str, body: bytes) -> Snapshot:
@@ -145,24 +181,23 @@ def snapshot_build() -> dict[str, Snapshot]:
         return Snapshot(kind, digest, _gzip(body), len(body), len(rows), built_at)
 
     with ThreadPoolExecutor(max_workers=len(KINDS)) as pool:
-        futures = [
-            pool.submit(finish, kind, orjson.dumps({"models": [shape(row) for row in rows]}))
-            for kind, shape in KINDS.items()
-        ]
-        return {future.result().kind: future.result() for future in futures}
+        futures = [pool.submit(finish, kind, _body(shape, rows)) for kind, shape in KINDS.items()]
+        built: dict[str, Built] = {SEARCH: _search_index(ids, rows)}
+        built.update((future.result().kind, future.result()) for future in futures)
+        return built
 
 
-def _publish(snapshots: dict[str, Snapshot]) -> None:
+def _publish(built: dict[str, Built]) -> None:
     """Store the lists, then make them current: in the cache, here, and (announced) in every
     other web process."""
-    cache.set_many({_blob_key(s.kind, s.digest): s for s in snapshots.values()}, timeout=None)
-    version = {s.kind: s.digest for s in snapshots.values()}
-    cache.set(VERSION_KEY, version, timeout=None)
+    cache.set_many({_blob_key(b.kind, b.digest): b for b in built.values()}, timeout=None)
+    version = {"api": settings.LEADERBOARD_API, **{b.kind: b.digest for b in built.values()}}
+    cache.set(version_key(), version, timeout=None)
     watch.offer(version)
     watch.announce(version)
 
 
-def snapshot_rebuild() -> dict[str, Snapshot]:
+def snapshot_rebuild() -> dict[str, Built]:
     """Build both lists and make them the served ones.
 
     Concurrent calls coalesce: one builder holds the lock and rebuilds again while changes keep
@@ -171,7 +206,7 @@ def snapshot_rebuild() -> dict[str, Snapshot]:
     cache.set(DIRTY_KEY, True, timeout=LOCK_SECONDS)
     if not cache.add(LOCK_KEY, True, timeout=LOCK_SECONDS):
         return {}
-    snapshots: dict[str, Snapshot] = {}
+    snapshots: dict[str, Built] = {}
     try:
         while cache.get(DIRTY_KEY):
             cache.delete(DIRTY_KEY)
@@ -181,7 +216,7 @@ def snapshot_rebuild() -> dict[str, Snapshot]:
             logger.info(
                 "leaderboard snapshot rebuilt",
                 extra={
-                    "entries": snapshots["raw"].count,
+                    "entries": snapshots[SEARCH].count,
                     "seconds": round(time.perf_counter() - started, 3),
                 },
             )
@@ -190,7 +225,7 @@ def snapshot_rebuild() -> dict[str, Snapshot]:
     return snapshots
 
 
-_local: dict[str, ServedSnapshot] = {}
+_local: dict[str, ServedSnapshot | SearchIndex] = {}
 _local_lock = threading.Lock()
 
 
@@ -203,8 +238,8 @@ def _process_cache() -> BaseCache:
 
 def _current_digest(kind: str) -> str | None:
     version = watch.version()
-    if version is None:
-        version = _process_cache().get(VERSION_KEY)
+    if version is None or version.get("api") != settings.LEADERBOARD_API:
+        version = _process_cache().get(version_key())
     return version.get(kind) if isinstance(version, dict) else None
 
 
@@ -283,12 +318,12 @@ class VersionWatch:
             while True:
                 if time.monotonic() >= reread:  # what was published before we listened, and
                     # anything a lost message hid, at most WATCH_REREAD_SECONDS late
-                    self.offer(_process_cache().get(VERSION_KEY))
+                    self.offer(_process_cache().get(version_key()))
                     self._live = True
                     reread = time.monotonic() + WATCH_REREAD_SECONDS
                 message = pubsub.get_message(timeout=1.0)
                 if message is not None and message["type"] == "message":
-                    self.offer(_process_cache().get(VERSION_KEY))
+                    self.offer(_process_cache().get(version_key()))
 
 
 def _channel(location: str) -> str:
@@ -304,11 +339,14 @@ def snapshot_held(kind: str) -> ServedSnapshot | None:
     cache read (a file, or Redis while the watch is not subscribed), so an event loop may call
     it."""
     current = _local.get(kind)
-    return current if current is not None and current.digest == _current_digest(kind) else None
+    if isinstance(current, ServedSnapshot) and current.digest == _current_digest(kind):
+        return current
+    return None
 
 
-def snapshot_get(kind: str) -> ServedSnapshot:
-    """The current snapshot of one list; built here only if the cache has none at all."""
+def _current(kind: str) -> ServedSnapshot | SearchIndex:
+    """The current version of a list or of the search index, held in this process; built here
+    only if the cache has none at all."""
     digest = _current_digest(kind)
     current = _local.get(kind)
     if current is not None and current.digest == digest:
@@ -318,9 +356,23 @@ def snapshot_get(kind: str) -> ServedSnapshot:
         if current is not None and current.digest == digest:
             return current
         stored = cache.get(_blob_key(kind, digest)) if digest else None
-        if not isinstance(stored, Snapshot):  # the cache lost the snapshot: build it once here
+        if not isinstance(stored, Snapshot | SearchIndex):  # the cache lost it: build once here
             built = snapshot_build()
             _publish(built)
             stored = built[kind]
-        served = _local[kind] = ServedSnapshot.of(stored)
+        held = _local[kind] = ServedSnapshot.of(stored) if isinstance(stored, Snapshot) else stored
+    return held
+
+
+def snapshot_get(kind: str) -> ServedSnapshot:
+    """The current snapshot of one list."""
+    served = _current(kind)
+    assert isinstance(served, ServedSnapshot)
     return served
+
+
+def search_index_get() -> SearchIndex:
+    """The search index of the current snapshot's rows."""
+    index = _current(SEARCH)
+    assert isinstance(index, SearchIndex)
+    return index

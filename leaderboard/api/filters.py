@@ -35,8 +35,11 @@ ORDERING_CHOICES = [(value, value) for name in selectors.ORDERINGS for value in 
 class EntryFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(
         method="filter_search",
-        help_text="`;` separates OR terms; `@precision:`, `@architecture:`, `@license:`, "
-        "`@type:` match a field; any other term matches the model name (case-insensitive).",
+        help_text="The upstream frontend's search: `;` separates alternatives; in one, every "
+        "`@precision:`, `@architecture:`, `@license:`, `@type:` value must be a substring of "
+        "that field (an unknown field matches nothing), and the rest matches the model name, "
+        "as a regular expression (RE2 syntax) when it has regex characters and compiles, else "
+        "as a substring; case-insensitive. A search taking over 1 s to match is a 400.",
     )
     precision = django_filters.MultipleChoiceFilter(choices=Precision.choices)
     type = django_filters.MultipleChoiceFilter(field_name="model_type", choices=ModelType.choices)
@@ -63,7 +66,7 @@ class EntryFilter(django_filters.FilterSet):
 
     def filter_search(self, queryset: QuerySet[Entry], name: str, value: str) -> QuerySet[Entry]:
         try:
-            return queryset.filter(selectors.search_query(value))
+            return selectors.entries_searched(queryset, value)
         except selectors.SearchError as exc:
             raise ValidationError({"search": [str(exc)]}) from exc
 

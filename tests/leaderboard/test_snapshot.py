@@ -134,8 +134,8 @@ def _published_elsewhere() -> dict[str, str]:
     announcement (not this process's own `offer`)."""
     built = snapshot.snapshot_build()
     cache.set_many({snapshot._blob_key(s.kind, s.digest): s for s in built.values()}, timeout=None)
-    version = {s.kind: s.digest for s in built.values()}
-    cache.set(snapshot.VERSION_KEY, version, timeout=None)
+    version = {"api": "documented", **{s.kind: s.digest for s in built.values()}}
+    cache.set(snapshot.version_key(), version, timeout=None)
     return version
 
 
@@ -183,7 +183,7 @@ def test_while_the_watch_is_not_subscribed_requests_read_the_cache(
 def test_the_watch_rereads_the_cache_after_losing_redis(monkeypatch: pytest.MonkeyPatch) -> None:
     watch = snapshot.VersionWatch()
     monkeypatch.setattr(snapshot, "WATCH_REREAD_SECONDS", 0.1)
-    cache.set(snapshot.VERSION_KEY, {"raw": "one", "formatted": "one"})
+    cache.set(snapshot.version_key(), {"api": "documented", "raw": "one", "formatted": "one"})
     _wait_for(lambda: (watch.version() or {}).get("raw") == "one")
-    cache.set(snapshot.VERSION_KEY, {"raw": "two", "formatted": "two"})  # never announced
+    cache.set(snapshot.version_key(), {"api": "documented", "raw": "two"})  # never announced
     _wait_for(lambda: (watch.version() or {}).get("raw") == "two")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gzip
-import io
 import math
 from pathlib import Path
 from typing import Any
@@ -13,13 +12,12 @@ from typing import Any
 import orjson
 import pyarrow.parquet as pq
 import pytest
-from django.core.management import call_command
 
 from leaderboard.models import ModelType
 from tests.conftest import read_body
+from tests.leaderboard.conftest import BUNDLED
 
 PROJECT = Path(__file__).parents[2]
-BUNDLED = PROJECT / "leaderboard" / "data" / "contents-2025-03-21.parquet"
 UPSTREAM_FORMATTED = PROJECT / "tests" / "data" / "formatted-2025-03-21.csv.gz"
 
 # Upstream's model.type is the raw label with emoji and spaces stripped; ours is a clean slug.
@@ -51,16 +49,6 @@ def _same(ours: Any, published: str) -> bool:
     if isinstance(ours, float):  # upstream printed 15 significant digits
         return math.isclose(ours, float(published), rel_tol=1e-14, abs_tol=1e-14)
     return str(ours) == published
-
-
-@pytest.fixture(scope="module")
-def imported(django_db_setup, django_db_blocker) -> Any:
-    with django_db_blocker.unblock():
-        call_command("import_contents", str(BUNDLED), stdout=io.StringIO())
-        yield
-        from leaderboard.models import Entry
-
-        Entry.objects.all().delete()
 
 
 @pytest.mark.django_db
