@@ -85,7 +85,8 @@ class LeaderboardView(APIView):
     @extend_schema(
         responses={200: RawLeaderboardSerializer, 304: OpenApiResponse(description="unchanged")},
         description="Every entry with the contents dataset's column names, wrapped as "
-        "{models: [...]}. Send If-None-Match with the last ETag to get 304 when unchanged.",
+        "{models: [...]} (a bare array with LEADERBOARD_API=upstream). Send If-None-Match "
+        "with the last ETag to get 304 when unchanged.",
     )
     def get(self, request: Request) -> HttpResponseBase:
         return snapshot_response(request._request, snapshot_get(self.kind))
@@ -101,8 +102,10 @@ class FormattedLeaderboardView(LeaderboardView):
             200: FormattedLeaderboardSerializer,
             304: OpenApiResponse(description="unchanged"),
         },
-        description="Every entry in the formatted shape, wrapped as {models: [...]}. "
-        "Send If-None-Match with the last ETag to get 304 when unchanged.",
+        description="Every entry in the formatted shape, wrapped as {models: [...]} (with "
+        "LEADERBOARD_API=upstream: a bare array, and features.is_not_available_on_hub carries "
+        "the upstream backend's value, true for models on the Hub). Send If-None-Match with "
+        "the last ETag to get 304 when unchanged.",
     )
     def get(self, request: Request) -> HttpResponseBase:
         return snapshot_response(request._request, snapshot_get(self.kind))

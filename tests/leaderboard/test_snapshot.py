@@ -187,3 +187,44 @@ def test_the_watch_rereads_the_cache_after_losing_redis(monkeypatch: pytest.Monk
     _wait_for(lambda: (watch.version() or {}).get("raw") == "one")
     cache.set(snapshot.version_key(), {"api": "documented", "raw": "two"})  # never announced
     _wait_for(lambda: (watch.version() or {}).get("raw") == "two")
+
+
+def test_the_upstream_shape_is_built_once_and_served_as_bytes(
+    anon: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    EntryFactory(available_on_hub=True)
+    documented = anon.get("/api/leaderboard/formatted", HTTP_ACCEPT_ENCODING="gzip")
+    assert body(documented)["models"][0]["features"]["is_not_available_on_hub"] is False
+
+    settings.LEADERBOARD_API = "upstream"  # a process started with the other shape
+    zipped = anon.get("/api/leaderboard/formatted", HTTP_ACCEPT_ENCODING="gzip")
+    plain = anon.get("/api/leaderboard/formatted")
+    sent = read_body(zipped)
+    models = orjson.loads(gzip.decompress(sent))
+    assert isinstance(models, list) and body(plain) == models  # the bare array, both ways
+    assert models[0]["features"]["is_not_available_on_hub"] is True  # upstream's value
+    assert zipped["ETag"] != documented["ETag"]
+    raw = body(anon.get("/api/leaderboard"))
+    assert isinstance(raw, list) and raw[0]["Available on the hub"] is True
+
+    def must_not_build() -> None:
+        raise AssertionError("served from the held bytes, never re-encoded per request")
+
+    monkeypatch.setattr(snapshot, "snapshot_build", must_not_build)
+    again = anon.get("/api/leaderboard/formatted", HTTP_ACCEPT_ENCODING="gzip")
+    assert read_body(again) == sent
+    not_modified = anon.get(
+        "/api/leaderboard/formatted", HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=zipped["ETag"]
+    )
+    assert not_modified.status_code == 304
+
+    settings.LEADERBOARD_API = "documented"  # each shape has its own version
+    back = anon.get("/api/leaderboard/formatted", HTTP_ACCEPT_ENCODING="gzip")
+    assert back["ETag"] == documented["ETag"]
+    assert list(body(back)) == ["models"]
+
+
+def test_the_upstream_empty_leaderboard_is_an_empty_array(anon: Any, settings: Any) -> None:
+    settings.LEADERBOARD_API = "upstream"
+    assert body(anon.get("/api/leaderboard")) == []
+    assert body(anon.get("/api/leaderboard/formatted")) == []
