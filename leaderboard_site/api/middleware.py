@@ -19,7 +19,8 @@ from leaderboard_site import sql
 from leaderboard_site.api import ratelimit
 from leaderboard_site.api.clientip import client_ip
 from leaderboard_site.api.context import new_request_id, request_id_var
-from leaderboard_site.api.errors import ApiError, error_response
+from leaderboard_site.api.errors import ApiError, error_response, exception_response
+from leaderboard_site.api.input import check_request
 
 access_log = logging.getLogger("leaderboard_site.access")
 
@@ -111,6 +112,14 @@ request_context = _middleware(_start, _finish)
 
 # --- body size ------------------------------------------------------------------------------
 def _check_size(request: HttpRequest) -> HttpResponseBase | None:
+    if "HTTP_TRANSFER_ENCODING" in request.META and not request.META.get("CONTENT_LENGTH"):
+        # A body of unknown length the server did not read for us (the ASGI handler reads
+        # chunked bodies and counts them): refused, never taken for an empty one.
+        return error_response(
+            411,
+            "Send the body with a Content-Length: this server does not read chunked bodies.",
+            code="LENGTH_REQUIRED",
+        )
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -126,6 +135,18 @@ def _check_size(request: HttpRequest) -> HttpResponseBase | None:
 
 
 body_size_limit = _middleware(before=_check_size)
+
+
+# --- input rules (no NUL anywhere, bounded JSON nesting: leaderboard_site/api/input.py) ------
+def _check_input(request: HttpRequest) -> HttpResponseBase | None:
+    try:
+        check_request(request)
+    except ApiError as exc:
+        return exception_response(exc)
+    return None
+
+
+input_rules = _middleware(before=_check_input)
 
 
 # --- gzip -----------------------------------------------------------------------------------
@@ -189,6 +210,7 @@ def _limit(request: HttpRequest) -> HttpResponseBase | None:
             burst=settings.RATE_LIMIT_WRITE_BURST,
         )
         if not writes.allowed:
+            request._rate_limit = writes  # type: ignore[attr-defined] # the headers describe it
             return _too_many(writes, "writes")
     return None
 
@@ -210,5 +232,4 @@ def _has_credentials(request: HttpRequest) -> bool:
     return settings.RATE_LIMIT_ENABLED and carries_credentials(request)
 
 
-            request._rate_limit = writes  # type: ignore[attr-defined] # the headers describe it
 rate_limit = _middleware(_limit, _rate_headers, blocking=_has_credentials)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from cross_web import HTTPException
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -21,6 +20,7 @@ from strawberry.types import ExecutionResult
 
 from leaderboard_site.accounts.authentication import resolve
 from leaderboard_site.api.errors import ApiError, error_response, exception_response
+from leaderboard_site.api.input import loads
 from leaderboard_site.graphql.context import Context
 from leaderboard_site.graphql.errors import shaped
 
@@ -42,10 +42,7 @@ class GraphQLView(StrawberryView[Context, None]):
             return error_response(exc.status_code, exc.reason)
 
     def decode_json(self, data: str | bytes) -> object:
-        try:
-            value = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise HTTPException(400, "The body is not valid JSON.") from exc
+        value = loads(data, "request")  # the input rules (no NUL, bounded nesting): ApiError
         if not isinstance(value, dict | list):  # a list is a batch: refused as such
             raise HTTPException(400, "Expected a JSON object {query, variables?, operationName?}.")
         return value

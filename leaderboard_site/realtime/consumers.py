@@ -12,7 +12,6 @@ public topics only. Bad credentials: an `error` message, then close code 4000 + 
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 from urllib.parse import parse_qs
@@ -27,6 +26,7 @@ from leaderboard_site.accounts.authentication import (
     token_principal,
 )
 from leaderboard_site.accounts.roles import Role
+from leaderboard_site.api import input as input_rules
 from leaderboard_site.api.errors import ApiError, Unauthorized
 from leaderboard_site.realtime import bridge, topics
 
@@ -66,6 +66,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             bridge.ensure_running()
         await self.accept()
         try:
+            input_rules.check_query_string(self.scope.get("query_string", b"").decode("latin-1"))
             self.caller = await _caller(self.scope)
         except ApiError as exc:
             await self._refuse(exc)
@@ -96,10 +97,18 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
             await self._leave(topic)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        try:
-            content = json.loads(text_data or bytes_data or b"")
-        except ValueError:
-            await self._error("INVALID_MESSAGE", "Failed to parse message: send JSON.")
+        frame = text_data.encode("utf-8", "surrogatepass") if text_data else bytes_data or b""
+        if len(frame) > settings.WS_MAX_FRAME_BYTES:
+            limit = settings.WS_MAX_FRAME_BYTES
+            await self._error("PAYLOAD_TOO_LARGE", f"Messages are limited to {limit} bytes.",
+                              {"limit_bytes": limit, "size_bytes": len(frame)})  # fmt: skip
+            await self.close(code=1009)
+            return
+        try:  # the input rules (no NUL, bounded nesting) and a parser that cannot recurse
+            content = input_rules.loads(frame, "message")
+        except ApiError as exc:
+            await self._error("INVALID_MESSAGE", f"Failed to parse message: {exc.message}",
+                              exc.details)  # fmt: skip
             return
         await self.receive_json(content)
 

@@ -90,6 +90,13 @@ HTTP_THREADS = env.int("HTTP_THREADS", 8, minimum=1)
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES")
 MAX_REQUEST_BYTES = env.int("MAX_REQUEST_BYTES", 10 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+# JSON bodies and /ws messages nested deeper than this are refused (400, INVALID_MESSAGE).
+MAX_JSON_DEPTH = env.int("MAX_JSON_DEPTH", 64, minimum=2)
+# /ws messages above this many bytes get an error, then close code 1009.
+WS_MAX_FRAME_BYTES = env.int("WS_MAX_FRAME_BYTES", 64 * 1024, minimum=1024)
+# Seconds an idle HTTP connection stays open for its next request (longer than the idle timeout
+# of a proxy or load balancer in front, typically 60 s).
+KEEPALIVE_SECONDS = env.int("KEEPALIVE_SECONDS", 75, minimum=1)
 
 INSTALLED_APPS = [
     "daphne",
@@ -123,6 +130,8 @@ MIDDLEWARE = [
     "leaderboard_site.api.middleware.gzip_responses",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before anything reads the body, a form or a cookie's session; its 400s get every header.
+    "leaderboard_site.api.middleware.input_rules",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -265,7 +274,7 @@ CORS_EXPOSE_HEADERS = [
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["leaderboard_site.api.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "leaderboard_site.accounts.authentication.PrincipalAuthentication"
     ],
