@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import tempfile
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import IO, Any
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
@@ -42,6 +44,7 @@ from leaderboard_site.api.middleware import in_place
 
 Scope = dict[str, Any]
 AsyncView = Callable[[HttpRequest], Awaitable[HttpResponseBase]]
+WSGIApp = Callable[[dict[str, Any], Any], Any]
 
 # Middleware for pages (cookies, forms, the admin's login), not for public reads.
 PAGES_ONLY = {
@@ -64,6 +67,31 @@ def _anonymous_get(request: HttpRequest) -> bool:
     accept = request.headers.get("Accept", "*/*")
     wants_json = "json" in accept or "*/*" in accept or "application/*" in accept
     return request.method == "GET" and wants_json and not carries_credentials(request)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"content-length":
+            return int(value) if value.strip().isdigit() else None
+    return None
+
+
+def _chunked(scope: Scope) -> bool:
+    return any(name.lower() == b"transfer-encoding" for name, _ in scope.get("headers", []))
+
+
+def read_chunked_bodies(application: WSGIApp) -> WSGIApp:
+    """The WSGI side of the same: Django reads Content-Length bytes, so a chunked body (which
+    gunicorn de-chunks, saying so with `wsgi.input_terminated`) is read here, up to one byte past
+    MAX_REQUEST_BYTES (then body_size_limit answers 413), and given its length."""
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        if not environ.get("CONTENT_LENGTH") and environ.get("wsgi.input_terminated"):
+            body = environ["wsgi.input"].read(settings.MAX_REQUEST_BYTES + 1)
+            environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+        return application(environ, start_response)
+
+    return wsgi
 
 
 def async_chain(view: AsyncView) -> AsyncView:
@@ -100,7 +128,7 @@ class ThreadedASGIHandler(ASGIHandler):
         if scope["type"] != "http":
             raise ValueError(f"Django serves HTTP here, not {scope['type']}.")
         try:
-            body = await self.read_body(receive)
+            body, read = await self.read_bounded_body(scope, receive)
         except RequestAborted:
             return
         try:
@@ -110,6 +138,8 @@ class ThreadedASGIHandler(ASGIHandler):
                 if refused is not None:
                     await self.send_response(refused, send)
                 return
+            if read is not None:  # a chunked body: its length, as counted (see below)
+                request.META["CONTENT_LENGTH"] = str(read)
             fast = self.async_paths.get(request.path_info) if _anonymous_get(request) else None
             if fast is not None:
                 await self.send_response(await fast(request), send)
@@ -120,6 +150,34 @@ class ThreadedASGIHandler(ASGIHandler):
                 await self._through_django(request, receive, send)
         finally:
             body.close()
+
+    async def read_bounded_body(self, scope: Scope, receive: Any) -> tuple[IO[bytes], int | None]:
+        """The body, and its length when no Content-Length announced it (chunked), so that
+        Django and DRF, which trust Content-Length alone, do not take it for an empty one. A body
+        over MAX_REQUEST_BYTES is not kept: an announced one is not read at all, a chunked one
+        is read until it passes the limit, and body_size_limit answers 413 from the length."""
+        limit = settings.MAX_REQUEST_BYTES
+        declared = _content_length(scope)
+        spool = settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+        body = tempfile.SpooledTemporaryFile(max_size=spool)  # noqa: SIM115 (the request closes it)
+        if declared is not None and declared > limit:
+            return body, None
+        read = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                body.close()
+                raise RequestAborted
+            chunk = message.get("body", b"")
+            read += len(chunk)
+            if read > limit:  # only a chunked body gets here: gunicorn frames the others
+                body.truncate(0)
+                break
+            body.write(chunk)
+            if not message.get("more_body", False):
+                break
+        body.seek(0)
+        return body, read if declared is None and (read or _chunked(scope)) else None
 
     async def _through_django(self, request: ASGIRequest, receive: Any, send: Any) -> None:
         loop = asyncio.get_running_loop()

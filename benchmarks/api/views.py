@@ -45,6 +45,7 @@ from leaderboard_site.accounts.roles import Role, at_least
 from leaderboard_site.api.context import current_request_id
 from leaderboard_site.api.errors import ApiError, NotFound
 from leaderboard_site.api.pagination import PageNumberPagination, query_int
+from leaderboard_site.api.schema import errors
 
 
 class OwnedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -78,7 +79,11 @@ class CompletionViewSet(OwnedViewSet):
 
     @extend_schema(
         request=CompletionRequestSerializer,
-        responses={201: CompletionSerializer},
+        responses={
+            201: CompletionSerializer,
+            (200, "text/event-stream"): OpenApiTypes.STR,
+            **errors(502),
+        },
         description="Ask `model` of a configured provider. 400 for an unknown provider or "
         "model, 502 PROVIDER_ERROR when the provider fails after its retries. With "
         "`stream: true` the answer comes as server-sent events (text/event-stream): "
@@ -109,7 +114,7 @@ class EvaluationViewSet(OwnedViewSet):
 
     @extend_schema(
         request=EvaluationRequestSerializer,
-        responses={201: EvaluationResultSerializer},
+        responses={201: EvaluationResultSerializer, **errors(422, 502, 504)},
         description="Score an output with metrics (evaluator plugins): exact_match, contains, "
         "regex, f1, rouge_l, bleu, json_valid, latency, and the LLM-judged faithfulness, "
         "relevance, coherence (400 naming JUDGE_PROVIDER/JUDGE_MODEL when no judge is set).",
@@ -176,7 +181,7 @@ class BenchmarkViewSet(OwnedViewSet):
         page = self.paginate_queryset(items)
         return self.get_paginated_response(BenchmarkItemSerializer(page, many=True).data)
 
-    @extend_schema(request=None, responses=BenchmarkSerializer,
+    @extend_schema(request=None, responses={200: BenchmarkSerializer, **errors(409)},
                    description="Stop a pending or running run; 409 when it has ended.")  # fmt: skip
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
@@ -188,7 +193,7 @@ class BenchmarkViewSet(OwnedViewSet):
             OpenApiParameter("a", OpenApiTypes.UUID, required=True),
             OpenApiParameter("b", OpenApiTypes.UUID, required=True),
         ],
-        responses=BenchmarkCompareSerializer,
+        responses={200: BenchmarkCompareSerializer, **errors(404)},
         description="Per paired target (same provider and model; or the two single targets), "
         "every figure of a and b with its delta b - a, and the items whose outcome changed.",
     )
@@ -208,9 +213,13 @@ class BenchmarkViewSet(OwnedViewSet):
         return Response(selectors.benchmark_compare(*runs))
 
 
-@extend_schema(parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)])
+PLUGIN_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+
+
 class PluginViewSet(viewsets.ViewSet):
     """Evaluator plugins, discovered through the `leaderboard.evaluators` entry points."""
+
+    pagination_class = PageNumberPagination  # the list's page, as the schema documents it
 
     @extend_schema(responses=PluginSerializer(many=True))
     def list(self, request: Request) -> Response:
@@ -219,11 +228,15 @@ class PluginViewSet(viewsets.ViewSet):
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(PluginSerializer(page, many=True).data)
 
-    @extend_schema(responses=PluginSerializer)
+    @extend_schema(parameters=[PLUGIN_ID], responses=PluginSerializer)
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(PluginSerializer(selectors.plugin_row(registry.by_id(_uuid(pk)))).data)
 
-    @extend_schema(request=PluginExecuteSerializer, responses=PluginResultSerializer)
+    @extend_schema(
+        parameters=[PLUGIN_ID],
+        request=PluginExecuteSerializer,
+        responses={200: PluginResultSerializer, **errors(422, 502, 504)},
+    )
     @action(detail=True, methods=["post"])
     def execute(self, request: Request, pk: str) -> Response:
         body = PluginExecuteSerializer(data=request.data)

@@ -12,10 +12,12 @@ public topics only. Bad credentials: an `error` message, then close code 4000 + 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 from urllib.parse import parse_qs
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -28,7 +30,7 @@ from leaderboard_site.accounts.authentication import (
 from leaderboard_site.accounts.roles import Role
 from leaderboard_site.api import input as input_rules
 from leaderboard_site.api.errors import ApiError, Unauthorized
-from leaderboard_site.realtime import bridge, topics
+from leaderboard_site.realtime import bridge, topics, watched
 
 MAX_TOPICS_PER_MESSAGE = 20
 RECHECK_SECONDS = 60
@@ -62,6 +64,7 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         self.subscriptions: dict[str, list[str]] = {}
         self.caller: dict[str, Any] | None = None
         self.checked = time.monotonic()
+        self.renewing: asyncio.Task[None] | None = None  # keeps watched topics published
         if settings.REALTIME_RELAY:
             bridge.ensure_running()
         await self.accept()
@@ -95,6 +98,8 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         for topic in list(getattr(self, "subscriptions", {})):
             await self._leave(topic)
+        if getattr(self, "renewing", None) is not None:
+            self.renewing.cancel()  # type: ignore[union-attr]
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         frame = text_data.encode("utf-8", "surrogatepass") if text_data else bytes_data or b""
@@ -142,10 +147,15 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         if not await self._still_allowed(now=True):
             return
         if kind == "subscribe":
-            owned = sorted(set(names) & topics.OWNED)
-            if owned and self.caller is None:
-                await self._error("UNAUTHORIZED", "Sign in to subscribe to your own events.",
-                                  {"topics": owned})  # fmt: skip
+            private = sorted(set(names) - topics.PUBLIC)
+            if private and self.caller is None:
+                await self._error("UNAUTHORIZED", "Sign in to subscribe to these topics.",
+                                  {"topics": private})  # fmt: skip
+                return
+            admins = sorted(set(names) & topics.ADMINS)
+            if admins and self.caller is not None and self.caller["role"] != Role.ADMIN:
+                await self._error("FORBIDDEN", "Only admins may subscribe to these topics.",
+                                  {"topics": admins})  # fmt: skip
                 return
             for topic in names:
                 await self._join(topic)
@@ -166,6 +176,23 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
         self.subscriptions[topic] = groups
+        if topic in topics.WATCHED:
+            await self._watch(topic)
+
+    async def _watch(self, topic: str) -> None:
+        """Have `topic` published while this socket is subscribed to it (watched.py)."""
+        await sync_to_async(watched.watch, thread_sensitive=False)(topic)
+        if self.renewing is None or self.renewing.done():
+            self.renewing = asyncio.create_task(self._renew_watches())
+
+    async def _renew_watches(self) -> None:
+        while True:
+            await asyncio.sleep(watched.RENEW_SECONDS)
+            names = self.subscriptions.keys() & topics.WATCHED
+            if not names:
+                return
+            for topic in names:
+                await sync_to_async(watched.watch, thread_sensitive=False)(topic)
 
     async def _leave(self, topic: str) -> None:
         for group in self.subscriptions.pop(topic, []):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from django.utils.cache import patch_vary_headers
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from leaderboard_site.accounts.permissions import acting_user
+from leaderboard_site.api.schema import errors, hub_repo_parameters
 from submissions import selectors, services
 from submissions.api.serializers import (
     OrganizationQuerySerializer,
@@ -40,7 +41,7 @@ class SubmitView(APIView):
 
     @extend_schema(
         request=SubmitSerializer,
-        responses={201: SubmitResponseSerializer},
+        responses={201: SubmitResponseSerializer, **errors(404, 409, 502)},
         description="The checks run in a fixed order; a refusal is a 4xx whose "
         "`error.details.reason` names the check: model_not_found, private, gated, config, "
         "remote_code, model_card, license, params_unknown, too_large, base_model, "
@@ -95,7 +96,9 @@ class ModelStatusView(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=RequestItemSerializer(many=True))
+    @extend_schema(
+        parameters=hub_repo_parameters("org", "name"), responses=RequestItemSerializer(many=True)
+    )
     def get(self, request: Request, org: str, name: str) -> Response:
         return Response(selectors.model_requests(f"{org}/{name}"))
 
@@ -106,7 +109,7 @@ class OrganizationSubmissionsView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        parameters=[OpenApiParameter("days", int, description="1 to 30 (default 7)")],
+        parameters=[OrganizationQuerySerializer, *hub_repo_parameters("org")],
         responses=RequestItemSerializer(many=True),
     )
     def get(self, request: Request, org: str) -> Response:

@@ -61,7 +61,8 @@ def migrated_database(var_dir: Path) -> None:
 
 
 class LiveServer:
-    """gunicorn -k asgi on a free port, serving HTTP and /ws, with its own database."""
+    """gunicorn's ASGI workers (ours, serve.ASGIWorker) on a free port, serving HTTP and /ws,
+    with its own database."""
 
     def __init__(self, var_dir: Path, *, workers: int = 1, **overrides: str) -> None:
         self.var_dir = var_dir
@@ -77,9 +78,9 @@ class LiveServer:
 
     def __enter__(self) -> LiveServer:
         migrated_database(self.var_dir)
-        command = [sys.executable, "-m", "gunicorn", "leaderboard_site.asgi:application"]
-        command += ["--worker-class", "asgi", "--workers", str(self.workers)]
-        command += ["--bind", f"127.0.0.1:{self.port}", "--log-level", "warning"]
+        from leaderboard_site.serve import asgi_command  # the command `make run` serves with
+
+        command = asgi_command(f"127.0.0.1:{self.port}", self.workers)
         env = environment(self.var_dir, **self.overrides)
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.permissions import SAFE_METHODS, AllowAny, BasePermission
 from rest_framework.request import Request
@@ -17,9 +17,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from leaderboard_site.accounts.permissions import HasRole, acting_user
+from leaderboard_site.api.schema import errors, hub_repo_parameters
 from votes import selectors, services
 from votes.api.serializers import (
     CountsSerializer,
+    UserVoteSerializer,
     VoteResponseSerializer,
     VoteSerializer,
     VoteTargetSerializer,
@@ -48,7 +50,13 @@ class ModelVotesView(APIView):
     permission_classes = [PublicReads]
 
     @extend_schema(
-        responses=CountsSerializer,
+        parameters=hub_repo_parameters("org"),
+        responses=PolymorphicProxySerializer(
+            component_name="CountsOrUserVotes",
+            serializers=[CountsSerializer, UserVoteSerializer(many=True)],
+            resource_type_field_name=None,
+            many=False,
+        ),
         description="The model's counts; for `user/{user_id}`, that person's votes: "
         "[{model_id, vote_type, revision, precision, timestamp}].",
     )
@@ -57,7 +65,11 @@ class ModelVotesView(APIView):
             return Response(selectors.user_votes(name))
         return Response(selectors.model_counts(f"{org}/{name}"))
 
-    @extend_schema(request=VoteSerializer, responses={201: VoteResponseSerializer})
+    @extend_schema(
+        parameters=hub_repo_parameters("org", "name"),
+        request=VoteSerializer,
+        responses={201: VoteResponseSerializer, **errors(409)},
+    )
     def post(self, request: Request, org: str, name: str) -> Response:
         user, target, values = _target(request, f"{org}/{name}", request.data, VoteSerializer)
         vote = services.vote_cast(user=user, target=target, vote_type=values["vote_type"])
@@ -74,7 +86,11 @@ class ModelVotesView(APIView):
         }
         return Response(body, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=VoteTargetSerializer, responses={204: None})
+    @extend_schema(
+        parameters=hub_repo_parameters("org", "name"),
+        request=VoteTargetSerializer,
+        responses={204: None},
+    )
     def delete(self, request: Request, org: str, name: str) -> Response:
         data = request.data if request.data else request.query_params
         user, target, _ = _target(request, f"{org}/{name}", data, VoteTargetSerializer)
@@ -87,6 +103,6 @@ class CountsView(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=CountsSerializer)
+    @extend_schema(parameters=hub_repo_parameters("provider", "model"), responses=CountsSerializer)
     def get(self, request: Request, provider: str, model: str) -> Response:
         return Response(selectors.model_counts(f"{provider}/{model}"))
