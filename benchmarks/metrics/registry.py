@@ -24,6 +24,7 @@ from asgiref.sync import AsyncToSync
 from django.conf import settings
 
 from benchmarks import providers
+from benchmarks.metrics import events
 from benchmarks.metrics.base import AsyncEvaluator, BadInput, Case, Evaluator, Result
 from benchmarks.metrics.sandbox import Sandbox, SandboxCrashed, SandboxTimeout
 from leaderboard_site.api.errors import ApiError, NotFound
@@ -94,6 +95,7 @@ def plugins() -> dict[str, Plugin]:
         except Exception as exc:  # a broken plugin must not take the others down
             logger.exception("evaluator plugin %s failed to load", point.name)
             found[point.name] = Plugin(plugin_id(point.name), point.name, "", "", None, str(exc))
+        events.plugin_loaded(found[point.name])
     return found
 
 
@@ -121,6 +123,7 @@ class PluginTimeout(ApiError):
     status, code = 504, "PLUGIN_TIMEOUT"
 
 
+@events.reported
 def run(plugin: Plugin, case: Case) -> tuple[Result, float]:
     """Evaluate `case` within PLUGIN_TIMEOUT: a plugin that raises, hangs or spins gives an error
     to its caller and leaves the process serving. Returns (result, ms)."""
@@ -136,6 +139,7 @@ def run(plugin: Plugin, case: Case) -> tuple[Result, float]:
     return _checked(plugin, result), (time.perf_counter() - started) * 1000
 
 
+@events.areported
 async def arun(plugin: Plugin, case: Case) -> tuple[Result, float]:
     """`run` for an event loop (a benchmark run): the loop keeps going while the plugin works."""
     started = time.perf_counter()

@@ -21,6 +21,7 @@ from leaderboard_site.api.clientip import client_ip
 from leaderboard_site.api.context import new_request_id, request_id_var
 from leaderboard_site.api.errors import ApiError, error_response, exception_response
 from leaderboard_site.api.input import check_request
+from leaderboard_site.realtime import topics, watched
 
 access_log = logging.getLogger("leaderboard_site.access")
 
@@ -91,19 +92,15 @@ def _finish(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBas
     request_id = request.request_id  # type: ignore[attr-defined]
     response["X-Request-ID"] = request_id
     duration_ms = (time.perf_counter() - request._started) * 1000  # type: ignore[attr-defined]
-    access_log.info(
-        "%s %s %s",
-        request.method,
-        request.path,
-        response.status_code,
-        extra={
-            "method": request.method,
-            "path": request.path,
-            "status": response.status_code,
-            "duration_ms": round(duration_ms, 2),
-            "request_id": request_id,
-        },
-    )
+    line = {
+        "method": request.method,
+        "path": request.path,
+        "status": response.status_code,
+        "duration_ms": round(duration_ms, 2),
+        "request_id": request_id,
+    }
+    access_log.info("%s %s %s", request.method, request.path, response.status_code, extra=line)
+    watched.offer(topics.REQUEST_LOGS, line)  # a clock read, unless an admin watches the log
     return response
 
 

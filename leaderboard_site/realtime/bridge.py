@@ -31,9 +31,12 @@ _relays: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
 _pruned = 0.0
 
 
-def store(groups: list[str], message: dict[str, Any]) -> None:
+def store_many(rows: list[tuple[list[str], dict[str, Any]]]) -> None:
+    """Each (groups, message) as a row for the relays, in one insert."""
     global _pruned
-    RelayedEvent.objects.create(groups=groups, message=message)
+    RelayedEvent.objects.bulk_create(
+        [RelayedEvent(groups=groups, message=message) for groups, message in rows]
+    )
     if time.monotonic() - _pruned > 60:
         _pruned = time.monotonic()
         RelayedEvent.objects.filter(created_at__lt=timezone.now() - KEEP).delete()

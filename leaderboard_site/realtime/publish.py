@@ -4,6 +4,7 @@ channel layer with Redis (REDIS_URL), else through the database to the processes
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -17,22 +18,41 @@ from leaderboard_site.realtime import bridge, topics
 logger = logging.getLogger(__name__)
 
 
+# (topic, data, owner id or None, timestamp in ms)
+Event = tuple[str, dict[str, Any], int | None, int]
+
+
 def publish(topic: str, data: dict[str, Any], *, owner_id: int | None = None) -> None:
     """Send `data` on `topic`: to everyone subscribed for a public topic, to the owner and the
     admins for an owned one. Call it after the change is committed. A layer that is down loses
     the event (it is logged), never the change. Without the stream (ENABLE_WEBSOCKET off) there
     is nobody to tell."""
-    if not settings.ENABLE_WEBSOCKET:
+    publish_many([(topic, data, owner_id, int(time.time() * 1000))])
+
+
+def publish_many(events: list[Event], *, loop: asyncio.AbstractEventLoop | None = None) -> None:
+    """`publish` for a batch: one insert through the database relay, one pass through the layer
+    (in `loop`, for a thread that keeps its own, else in a loop of async_to_sync's)."""
+    if not settings.ENABLE_WEBSOCKET or not events:
         return
-    groups = topics.groups_to_publish(topic, owner_id=owner_id)
-    message = {"type": "realtime.event", "topic": topic, "data": data,
-               "timestamp": int(time.time() * 1000)}  # fmt: skip
+    rows = [(topics.groups_to_publish(topic, owner_id=owner_id),
+             {"type": "realtime.event", "topic": topic, "data": data, "timestamp": timestamp})
+            for topic, data, owner_id, timestamp in events]  # fmt: skip
     try:
         if settings.REALTIME_RELAY:  # no shared layer: through the database (bridge.py)
-            bridge.store(groups, message)
+            bridge.store_many(rows)
             return
-        layer = get_channel_layer()
-        for group in groups:
-            async_to_sync(layer.group_send)(group, message)
+        if loop is not None:
+            loop.run_until_complete(_send(rows))
+        else:
+            async_to_sync(_send)(rows)
     except Exception:  # the event stream is best effort; the database has the truth
-        logger.warning("could not publish %s", topic, exc_info=True)
+        names = ", ".join(sorted({topic for topic, *_ in events}))
+        logger.warning("could not publish %s", names, exc_info=True)
+
+
+async def _send(rows: list[tuple[list[str], dict[str, Any]]]) -> None:
+    layer = get_channel_layer()
+    for groups, message in rows:
+        for group in groups:
+            await layer.group_send(group, message)
