@@ -320,6 +320,6 @@ class DatasetViewSet(viewsets.GenericViewSet):
             name=data["name"], items=items, description=data["description"],
             source=upload.name if upload is not None else "upload",
             created_by=principal.user if principal else None,
+            may_extend_any=bool(principal and at_least(principal.role, Role.ADMIN)),
         )  # fmt: skip
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
-            may_extend_any=bool(principal and at_least(principal.role, Role.ADMIN)),

@@ -11,6 +11,11 @@ class PrincipalAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "leaderboard_site.accounts.authentication.PrincipalAuthentication"
     name = ["bearerAuth", "apiKeyAuth"]
 
+    def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:
+        """Either scheme: one requirement object each (one object holding both would mean
+        "both required")."""
+        return [{name: []} for name in self.name]
+
     def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:
         return [
             {
