@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
@@ -126,7 +127,8 @@ def error_response_bytes(
     from leaderboard_site.api.errors import CODES_BY_STATUS, envelope
 
     code = CODES_BY_STATUS.get(status) or CODES.get(status, "ERROR")
-    body = envelope(code, message)
+    # A request id of its own: a worker thread still holds its last request's in the context.
+    body = {**envelope(code, message), "request_id": str(uuid.uuid4())}
     content = json.dumps(body).encode()
     try:
         reason = HTTPStatus(status).phrase

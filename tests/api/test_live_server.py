@@ -1,6 +1,6 @@
-"""The web server as `make run` starts it (serve.asgi_command: gunicorn's ASGI worker, ours),
-spoken to over real sockets: what gunicorn answers before Django (in the envelope), chunked
-bodies, keep-alive, and /ws frames over the size limit."""
+"""The web server as `make run` starts it (serve.asgi_command: gunicorn's ASGI worker, ours; and
+SERVER=wsgi's threaded workers), spoken to over real sockets: what gunicorn answers before Django
+(in the envelope), chunked bodies, keep-alive, and /ws frames over the size limit."""
 
 from __future__ import annotations
 
@@ -46,10 +46,21 @@ class Server(LiveServer):
             connection.close()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+class ThreadedServer(Server):
+    """SERVER=wsgi's web server: gunicorn's threaded WSGI workers (ours, serve.ThreadWorker)."""
+
+    def command(self) -> list[str]:
+        worker = ("--worker-class", "leaderboard_site.serve.ThreadWorker", "--threads", "2")
+        return serve.gunicorn_command(serve.WSGI_APP, f"127.0.0.1:{self.port}", 1, *worker)
+
+
+@pytest.fixture(scope="module", params=[Server, ThreadedServer], ids=["asgi", "wsgi"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     var_dir = tmp_path_factory.mktemp("live")
-    with Server(var_dir, MAX_REQUEST_BYTES=str(MAX_REQUEST_BYTES)) as live:
+    live = request.param(var_dir, MAX_REQUEST_BYTES=str(MAX_REQUEST_BYTES))
+    with live:
         live.manage("create_user", "alice", "--role", "user", "--password", PASSWORD)
         yield live
 
@@ -75,8 +86,13 @@ def _chunked(path: str, token: str, pieces: list[bytes]) -> bytes:
     )
 
 
+SEEN_REQUEST_IDS: set[str] = set()
+
+
 def _envelope(status: int, headers: dict[str, str], body: bytes, code: str) -> dict[str, Any]:
     assert headers["content-type"] == "application/json", body
+    assert headers["x-request-id"] not in SEEN_REQUEST_IDS  # each answer its own
+    SEEN_REQUEST_IDS.add(headers["x-request-id"])
     payload: dict[str, Any] = json.loads(body)
     assert payload["error"]["code"] == code and payload["detail"] == payload["error"]["message"]
     assert payload["request_id"] == headers["x-request-id"]
@@ -160,6 +176,8 @@ def test_an_idle_connection_stays_usable(server: Server, settings: Any) -> None:
 
 
 def test_a_ws_frame_over_the_limit_gets_an_error_then_1009(server: Server, settings: Any) -> None:
+    if isinstance(server, ThreadedServer):
+        pytest.skip("SERVER=wsgi serves /ws from an ASGI worker on another address")
     limit = settings.WS_MAX_FRAME_BYTES
 
     async def scenario() -> list[Any]:

@@ -78,16 +78,19 @@ class LiveServer:
 
     def __enter__(self) -> LiveServer:
         migrated_database(self.var_dir)
-        from leaderboard_site.serve import asgi_command  # the command `make run` serves with
-
-        command = asgi_command(f"127.0.0.1:{self.port}", self.workers)
         env = environment(self.var_dir, **self.overrides)
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                command, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT
+                self.command(), cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT
             )
         self._wait_until_up()
         return self
+
+    def command(self) -> list[str]:
+        """The command `make run` serves with."""
+        from leaderboard_site.serve import asgi_command
+
+        return asgi_command(f"127.0.0.1:{self.port}", self.workers)
 
     def _wait_until_up(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
