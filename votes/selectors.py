@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
+
 from leaderboard_site import sql
 from votes.models import Vote, VoteType
 
@@ -38,9 +40,10 @@ def model_counts(model_name: str) -> dict[str, Any]:
 
 
 def user_votes(username: str) -> list[dict[str, Any]]:
-    votes = Vote.objects.filter(user__username=username, voided=False).order_by(
-        "-updated_at", "-pk"
-    )
+    """A person's votes, named by their username or by the Hub account linked to them (the
+    upstream frontend knows people by their Hub name)."""
+    person = Q(user__username=username) | Q(user__hub_username=username)
+    votes = Vote.objects.filter(person, voided=False).order_by("-updated_at", "-pk")
     return [
         {
             "model_id": vote.model_name,

@@ -6,6 +6,7 @@ exist or is not visible to us) and `HubUnavailable` (the Hub is down, slow or ra
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from huggingface_hub import (
 )
 from huggingface_hub import errors as hf_errors
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+
+from leaderboard_site.api.errors import ApiError
 
 Reader = Callable[[str], bytes | None]  # path in a repo -> its content, or None when absent
 
@@ -49,6 +52,45 @@ class HubConflict(HubError):
     """A commit's parent is no longer the head of the branch."""
 
 
+class InvalidRepoId(ApiError):
+    """Not a `namespace/name` the Hub could hold (a 400 naming the rule it breaks)."""
+
+    def __init__(self, repo_id: str, problem: str):
+        super().__init__(
+            f"The model id is not a Hub repo id: {problem}.",
+            details={"model_id": repo_id, "reason": "invalid_model_id", "problem": problem},
+        )
+
+
+def _repo_id_problem(repo_id: str) -> str | None:
+    """The rule `repo_id` breaks: the Hub's (huggingface_hub's validate_repo_id checks them too,
+    but lets non-ASCII letters through, which the Hub refuses)."""
+    parts = repo_id.split("/")
+    if len(parts) != 2:
+        return "expected namespace/name"
+    for part in parts:
+        if not 1 <= len(part) <= 96:
+            return "a namespace or name has 1 to 96 characters"
+        if re.search(r"[^A-Za-z0-9_.-]", part):
+            return "only ASCII letters, digits, '-', '_' and '.' are allowed"
+        if part[0] in "-." or part[-1] in "-.":
+            return "a namespace or name cannot start or end with '-' or '.'"
+        if "--" in part or ".." in part:
+            return "'--' and '..' are not allowed"
+    if repo_id.endswith(".git"):
+        return "a name cannot end with '.git'"
+    return None
+
+
+def check_repo_id(repo_id: str) -> str:
+    """`repo_id` when the Hub could hold it, else InvalidRepoId saying why: every model id from
+    a caller goes through here before it reaches the Hub, the database or a file name."""
+    problem = _repo_id_problem(repo_id)
+    if problem is not None:
+        raise InvalidRepoId(repo_id, problem)
+    return repo_id
+
+
 def _cache_dir() -> Path:
     return Path(settings.VAR_DIR) / "hf-cache"
 
@@ -58,6 +100,8 @@ def api() -> HfApi:
 
 
 def _translate(exc: Exception, what: str) -> HubError:
+    if isinstance(exc, hf_errors.HFValidationError):  # checked before; never a 500 if missed
+        return HubNotFound(f"{what}: not a valid repo id")
     if isinstance(exc, hf_errors.GatedRepoError):
         return HubGated(f"{what}: gated, and our token may not read it")
     if isinstance(exc, hf_errors.LocalEntryNotFoundError):  # could not connect, nothing cached
@@ -80,6 +124,7 @@ def _translate(exc: Exception, what: str) -> HubError:
 
 
 _HUB_FAILURES = (
+    hf_errors.HFValidationError,
     hf_errors.HfHubHTTPError,
     hf_errors.EntryNotFoundError,
     httpx2.HTTPError,

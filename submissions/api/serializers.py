@@ -4,19 +4,35 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from leaderboard.models import ModelType, Precision, WeightType
+from leaderboard.api.fields import model_type_field, precision_field
+from leaderboard.models import WeightType
+from leaderboard_site.hub.client import InvalidRepoId, check_repo_id
 
-MODEL_ID = r"^[A-Za-z0-9][\w.\-]{0,95}/[\w.\-]{1,96}$"
-SUBMITTABLE_TYPES = [t for t in ModelType.values if t != ModelType.OTHER]
+
+def hub_repo_id(value: str) -> None:
+    """A serializer validator: the value is a model id the Hub could hold."""
+    try:
+        check_repo_id(value)
+    except InvalidRepoId as exc:
+        raise serializers.ValidationError(exc.message) from exc
+
+
+def _blank_or_repo_id(value: str) -> None:
+    if value:
+        hub_repo_id(value)
 
 
 class SubmitSerializer(serializers.Serializer):
-    model_id = serializers.RegexField(MODEL_ID, help_text="org/name on the Hugging Face Hub")
+    model_id = serializers.CharField(
+        max_length=200, validators=[hub_repo_id], help_text="org/name on the Hugging Face Hub"
+    )
     revision = serializers.RegexField(r"^[\w.\-/]{1,100}$", default="main")
-    precision = serializers.ChoiceField(Precision.values)
+    precision = precision_field()
     weight_type = serializers.ChoiceField(WeightType.values, default=WeightType.ORIGINAL)
-    base_model = serializers.RegexField(MODEL_ID, required=False, allow_blank=True, default="")
-    model_type = serializers.ChoiceField(SUBMITTABLE_TYPES)
+    base_model = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="", validators=[_blank_or_repo_id]
+    )
+    model_type = model_type_field()
     use_chat_template = serializers.BooleanField(default=False)
     user_id = serializers.CharField(
         required=False, allow_blank=True, help_text="your own username, if sent (seed 000)"

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from leaderboard_site.accounts.permissions import acting_user
 from leaderboard_site.api.schema import errors, hub_repo_parameters
+from leaderboard_site.hub.client import check_repo_id
 from submissions import selectors, services
 from submissions.api.serializers import (
     OrganizationQuerySerializer,
@@ -100,7 +101,7 @@ class ModelStatusView(APIView):
         parameters=hub_repo_parameters("org", "name"), responses=RequestItemSerializer(many=True)
     )
     def get(self, request: Request, org: str, name: str) -> Response:
-        return Response(selectors.model_requests(f"{org}/{name}"))
+        return Response(selectors.model_requests(check_repo_id(f"{org}/{name}")))
 
 
 class OrganizationSubmissionsView(APIView):

@@ -92,7 +92,9 @@ def test_user_id_must_be_the_caller(alice_client, tiny) -> None:
     [
         ("precision", "float32"),
         ("weight_type", "Merged"),
-        ("model_type", "other"),
+        ("model_type", "wizard"),
+        ("model_id", "acme/has space"),
+        ("base_model", "acme/a--b"),
         ("model_id", "no-organization"),
         ("model_id", "acme/../etc"),
     ],

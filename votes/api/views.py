@@ -16,8 +16,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from leaderboard.formatting import upstream_api
 from leaderboard_site.accounts.permissions import HasRole, acting_user
 from leaderboard_site.api.schema import errors, hub_repo_parameters
+from leaderboard_site.hub.client import check_repo_id
 from votes import selectors, services
 from votes.api.serializers import (
     CountsSerializer,
@@ -25,6 +27,9 @@ from votes.api.serializers import (
     VoteResponseSerializer,
     VoteSerializer,
     VoteTargetSerializer,
+    upstream_counts,
+    upstream_user_votes,
+    vote_inputs,
 )
 
 
@@ -35,13 +40,23 @@ class PublicReads(BasePermission):
         return request.method in SAFE_METHODS or HasRole().has_permission(request, view)
 
 
-def _target(request: Request, model_name: str, data: Any, serializer_class: type) -> Any:
-    serializer = serializer_class(data=data)
+def _target(request: Request, model_name: str, serializer_class: type) -> Any:
+    serializer = serializer_class(data=vote_inputs(request.query_params, request.data))
     serializer.is_valid(raise_exception=True)
     values = serializer.validated_data
     user = acting_user(request, values.get("user_id"))
     target = services.resolve_target(model_name, values.get("revision"), values.get("precision"))
     return user, target, values
+
+
+def _counts(model_name: str) -> dict[str, Any]:
+    counts = selectors.model_counts(check_repo_id(model_name))
+    return upstream_counts(counts) if upstream_api() else counts
+
+
+def _user_votes(username: str) -> list[dict[str, Any]]:
+    votes = selectors.user_votes(username)
+    return upstream_user_votes(votes, username) if upstream_api() else votes
 
 
 class ModelVotesView(APIView):
@@ -62,8 +77,8 @@ class ModelVotesView(APIView):
     )
     def get(self, request: Request, org: str, name: str) -> Response:
         if org == "user":
-            return Response(selectors.user_votes(name))
-        return Response(selectors.model_counts(f"{org}/{name}"))
+            return Response(_user_votes(name))
+        return Response(_counts(f"{org}/{name}"))
 
     @extend_schema(
         parameters=hub_repo_parameters("org", "name"),
@@ -71,7 +86,8 @@ class ModelVotesView(APIView):
         responses={201: VoteResponseSerializer, **errors(409)},
     )
     def post(self, request: Request, org: str, name: str) -> Response:
-        user, target, values = _target(request, f"{org}/{name}", request.data, VoteSerializer)
+        model_name = check_repo_id(f"{org}/{name}")
+        user, target, values = _target(request, model_name, VoteSerializer)
         vote = services.vote_cast(user=user, target=target, vote_type=values["vote_type"])
         body = {
             "success": True,
@@ -92,8 +108,8 @@ class ModelVotesView(APIView):
         responses={204: None},
     )
     def delete(self, request: Request, org: str, name: str) -> Response:
-        data = request.data if request.data else request.query_params
-        user, target, _ = _target(request, f"{org}/{name}", data, VoteTargetSerializer)
+        model_name = check_repo_id(f"{org}/{name}")
+        user, target, _ = _target(request, model_name, VoteTargetSerializer)
         services.vote_withdraw(user=user, target=target)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -105,4 +121,4 @@ class CountsView(APIView):
 
     @extend_schema(parameters=hub_repo_parameters("provider", "model"), responses=CountsSerializer)
     def get(self, request: Request, provider: str, model: str) -> Response:
-        return Response(selectors.model_counts(f"{provider}/{model}"))
+        return Response(_counts(f"{provider}/{model}"))
