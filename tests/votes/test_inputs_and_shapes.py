@@ -196,3 +196,24 @@ def test_a_linked_accounts_votes_are_listed_under_its_hub_name(alice, alice_clie
     assert [v["model_id"] for v in anon.get("/api/votes/user/alice-on-the-hub").json()] == [
         "acme/tiny"
     ]
+
+
+def test_the_check_and_the_published_path_patterns_agree() -> None:
+    """The OpenAPI schema states the same rule as check_repo_id (so schema-driven clients meet
+    no 400 for a name the schema allows, and vice versa)."""
+    import re
+
+    from leaderboard_site.api.schema import HUB_NAME, HUB_NAMESPACE
+    from leaderboard_site.hub.client import InvalidRepoId, check_repo_id
+
+    parts = ["acme", "a", "_x_", "Qwen2.5-7B", "x.git", "a--b", "a..b", ".a", "a-", "a b", "é",
+             "x" * 96, "x" * 97, "a.b_c-d", "model.gitx", "-"]  # fmt: skip
+    for namespace in parts:
+        for name in parts:
+            published = bool(re.match(HUB_NAMESPACE, namespace) and re.match(HUB_NAME, name))
+            try:
+                check_repo_id(f"{namespace}/{name}")
+                checked = True
+            except InvalidRepoId:
+                checked = False
+            assert checked == published, (namespace, name)
