@@ -16,6 +16,7 @@ from typing import Any
 
 from benchmarks.models import PLACEHOLDER
 from leaderboard_site.api.errors import ApiError
+from leaderboard_site.api.input import InvalidInput, check_json
 
 FORMATS = ("jsonl", "json", "csv")
 SCHEMAS = ("items", "mmlu")
@@ -53,19 +54,24 @@ def _rows(data: bytes, fmt: str) -> list[tuple[int, Any]]:
         line = data[: exc.start].count(b"\n") + 1
         raise DatasetError([{"line": line, "field": None,
                              "message": f"not UTF-8 text: {exc.reason}"}]) from exc  # fmt: skip
+    if "\x00" in text:  # PostgreSQL stores no NUL
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise DatasetError(
+            [{"line": line, "field": None, "message": "NUL characters are not accepted"}]
+        )
     if fmt == "jsonl":
         rows = []
         for number, line in enumerate(text.splitlines(), start=1):
             if line.strip():
                 try:
-                    rows.append((number, json.loads(line)))
+                    rows.append((number, json.loads(_checked(line, number))))
                 except ValueError as exc:
                     raise DatasetError([{"line": number, "field": None,
                                          "message": f"invalid JSON: {exc}"}]) from exc  # fmt: skip
         return rows
     if fmt == "json":
         try:
-            loaded = json.loads(text)
+            loaded = json.loads(_checked(text, 1))
         except ValueError as exc:
             at = exc.lineno if isinstance(exc, json.JSONDecodeError) else 1
             raise DatasetError(
@@ -80,12 +86,23 @@ def _rows(data: bytes, fmt: str) -> list[tuple[int, Any]]:
     return [(number, row) for number, row in enumerate(reader, start=2)]  # line 1 is the header
 
 
+def _checked(text: str, line: int) -> str:
+    """JSON text that keeps the input rules (no NUL escape, bounded nesting: json.loads would
+    recurse), or the row's error."""
+    try:
+        check_json(text, "file")
+    except InvalidInput as exc:
+        raise DatasetError([{"line": line, "field": None, "message": exc.message}]) from exc
+    return text
+
+
 def _json_cell(value: Any, name: str) -> Any:
     """CSV cells hold JSON for lists and objects; other formats hold them natively."""
     if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
         try:
+            check_json(value, name)
             return json.loads(value)
-        except ValueError as exc:
+        except (ValueError, InvalidInput) as exc:
             raise RowError(name, f"{name} is not valid JSON") from exc
     return value
 

@@ -205,3 +205,30 @@ def test_invalid_json_is_a_400_not_a_crash() -> None:
     for text in ("[1, 2", "]]]][[[[", '"\\ud800"', "\x00", "[" * 50, "NaN"):
         with pytest.raises(InvalidInput):
             loads(text)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "line"),
+    [
+        ("rows.jsonl", b'{"prompt": "ok"}\n{"prompt": "a\\u0000b"}\n', 2),
+        ("rows.csv", b"prompt,expected\nok,1\nbad\x00,2\n", 3),
+        (
+            "rows.jsonl",
+            b'{"prompt": "ok"}\n{"prompt": "x", "variables": ' + b"[" * 5000 + b"}\n",
+            2,
+        ),
+        ("rows.csv", b'prompt,choices\nok,"' + b"[" * 5000 + b'"\n', 2),
+    ],
+    ids=["nul escape in a json line", "nul in a csv cell", "deep json line", "deep csv cell"],
+)
+def test_a_dataset_file_with_a_nul_or_deep_json_is_refused_with_its_line(
+    alice_client: Any, name: str, content: bytes, line: int
+) -> None:
+    response = alice_client.post(
+        "/v1/datasets", {"name": "rows", "file": SimpleUploadedFile(name, content)}
+    )
+    body = assert_envelope(response, 400, "BAD_REQUEST")
+    assert body["error"]["details"]["errors"][0]["line"] == line
+    inline = {"name": "rows", "format": name.rsplit(".", 1)[1], "content": content.decode()}
+    assert alice_client.post("/v1/datasets", inline, format="json").status_code == 400
+    assert not Dataset.objects.filter(name="rows").exists()
