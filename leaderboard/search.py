@@ -49,6 +49,9 @@ FIELDS = {
 }
 
 
+SearchedRow = tuple[str, str, str, str | None, str]
+
+
 class SearchError(ValueError):
     """A search that cannot be answered (too costly to match)."""
 
@@ -146,7 +149,7 @@ class SearchIndex:
         return len(self.ids)
 
     @classmethod
-    def build(cls, ids: Sequence[int], rows: Sequence[Sequence[str | None]]) -> SearchIndex:
+    def build(cls, ids: Sequence[int], rows: Sequence[SearchedRow]) -> SearchIndex:
         """`rows`: (name, precision, architecture, hub_license, model_type) per id."""
         names = tuple(row[0].lower() for row in rows)
         columns = {
