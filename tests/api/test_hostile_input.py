@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.core.handlers.base import BaseHandler
+from django.test import Client, RequestFactory
 
 from benchmarks.models import Dataset, Evaluation
 from leaderboard_site.api.input import InvalidInput, check_json, loads
@@ -232,3 +233,18 @@ def test_a_dataset_file_with_a_nul_or_deep_json_is_refused_with_its_line(
     inline = {"name": "rows", "format": name.rsplit(".", 1)[1], "content": content.decode()}
     assert alice_client.post("/v1/datasets", inline, format="json").status_code == 400
     assert not Dataset.objects.filter(name="rows").exists()
+
+
+def test_a_chunked_body_no_server_read_is_a_411_never_an_empty_body() -> None:
+    """The ASGI handler and serve.ThreadWorker's WSGI wrapper read chunked bodies and give them
+    a Content-Length (tests/api/test_live_server.py); a server that did neither is refused."""
+    body = b'{"username": "alice", "password": "pw"}'
+    request = RequestFactory().post(
+        "/v1/auth/login", body, content_type="application/json", HTTP_TRANSFER_ENCODING="chunked"
+    )
+    del request.META["CONTENT_LENGTH"]
+    handler = BaseHandler()
+    handler.load_middleware()
+    response = handler.get_response(request)
+    assert response.status_code == 411
+    assert json.loads(response.content)["error"]["code"] == "LENGTH_REQUIRED"
