@@ -59,7 +59,10 @@ class CountsSerializer(serializers.Serializer):
     up_votes = serializers.IntegerField()
     down_votes = serializers.IntegerField()
     score = serializers.IntegerField(help_text="up votes minus down votes")
-    votes_by_revision = serializers.DictField(child=serializers.DictField())
+    votes_by_revision = serializers.DictField(
+        child=serializers.DictField(),
+        help_text="{sha: {up, down}}; with LEADERBOARD_API=upstream, {sha: number of votes}",
+    )
     votes_by_config = serializers.DictField(
         child=serializers.DictField(), help_text='keyed by "<revision>:<precision>"'
     )
@@ -80,7 +83,7 @@ class VoteResponseSerializer(serializers.Serializer):
 
 
 class UserVoteSerializer(serializers.Serializer):
-    model_id = serializers.CharField()
+    model_id = serializers.CharField(help_text="`model` with LEADERBOARD_API=upstream")
     vote_type = serializers.CharField()
     revision = serializers.CharField()
     precision = serializers.CharField()
