@@ -122,6 +122,9 @@ def check_request(request: HttpRequest) -> None:
 
 
 def _check_form(request: HttpRequest) -> None:
+    # The body first, so that the form is parsed from a copy: the stream stays readable for the
+    # view's own parser (DRF would otherwise see no body, and a JSON-only view an empty one).
+    request.body  # noqa: B018
     try:
         fields = request.POST
     except MultiPartParserError as exc:  # DRF would say the same later; say it in the envelope

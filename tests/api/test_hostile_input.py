@@ -248,3 +248,13 @@ def test_a_chunked_body_no_server_read_is_a_411_never_an_empty_body() -> None:
     response = handler.get_response(request)
     assert response.status_code == 411
     assert json.loads(response.content)["error"]["code"] == "LENGTH_REQUIRED"
+
+
+def test_checking_a_form_leaves_its_body_to_the_view(alice_client: Any) -> None:
+    """The form is read from a copy: a JSON-only view still sees (and refuses) the body, and a
+    view taking forms still parses it."""
+    response = alice_client.post("/v1/evaluations", {"output": "4", "metrics": "exact_match"})
+    assert_envelope(response, 415, "UNSUPPORTED_MEDIA_TYPE")
+    upload = SimpleUploadedFile("sums.jsonl", b'{"prompt": "2+2?", "expected": "4"}\n')
+    response = alice_client.post("/v1/datasets", {"name": "sums", "file": upload})
+    assert response.status_code == 201, response.content
