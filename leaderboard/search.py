@@ -10,7 +10,8 @@ every database: no database regex engine ever sees a caller's pattern.
 
 Cost: RE2 matches in time linear in the name; a pattern longer than MAX_PATTERN characters, or
 whose compiled program exceeds RE2_MAX_MEM, is a substring instead; and one search spends at
-most MATCH_BUDGET seconds matching names (beyond: SearchError, a 400), whatever the pattern.
+most MATCH_BUDGET seconds compiling and matching (beyond: SearchError, a 400), whatever the
+patterns.
 """
 
 from __future__ import annotations
@@ -170,6 +171,7 @@ class SearchIndex:
         shown = bytearray(len(self.ids))
         clock = _Budget()
         for alternative in alternatives:
+            clock.check()  # however many alternatives (each may compile a pattern)
             self._mark(alternative, shown, clock)
         return [self.ids[row] for row in range(len(shown)) if shown[row]]
 
