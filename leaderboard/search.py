@@ -90,7 +90,7 @@ def parse(search: str) -> list[Alternative]:
     return [parse_alternative(part) for part in parts if part]
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=64)  # at most 64 x RE2_MAX_MEM held
 def _compiled(pattern: str) -> Any:  # an re2 regexp, or None
     options = re2.Options()
     options.case_sensitive = False

@@ -20,7 +20,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from leaderboard_site import hub, sql
-from leaderboard_site.accounts import roles, services, tokens
+from leaderboard_site.accounts import denylist, roles, services, tokens
 from leaderboard_site.accounts.models import ApiKey, User
 from leaderboard_site.api.errors import ApiError, ServiceUnavailable, Unauthorized
 
@@ -64,6 +64,7 @@ class Principal:
     role: str
     via: str  # "jwt", "api_key" or "hub"
     api_key: ApiKey | None = None
+    claims: tokens.Claims | None = None  # a JWT's
 
     @property
     def rate_key(self) -> str:
@@ -75,6 +76,8 @@ def _from_jwt(token: str) -> Principal:
         claims = tokens.verify(token)
     except tokens.InvalidToken as exc:
         raise Unauthorized("Invalid or expired token.", details={"reason": str(exc)}) from exc
+    if denylist.is_revoked(claims.jti):  # checked every time: `recent` holds users, not tokens
+        raise Unauthorized("This token was signed out; sign in again.")
     user = recent.get("user", claims.sub)
     if user is None:
         found = sql.select(User, "username = %s AND is_active = %s", [claims.sub, True])
@@ -83,7 +86,9 @@ def _from_jwt(token: str) -> Principal:
             recent.put("user", claims.sub, user)
     if user is None:
         raise Unauthorized("The token's user no longer exists or is disabled.")
-    return Principal(user=user, role=user.role, via="jwt")
+    if user.tokens_valid_after and claims.issued_at < user.tokens_valid_after:
+        raise Unauthorized("The password changed since this token was issued; sign in again.")
+    return Principal(user=user, role=user.role, via="jwt", claims=claims)
 
 
 def _from_api_key(key: str) -> Principal:

@@ -15,6 +15,8 @@ class User(AbstractUser):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.USER)
     # The Hugging Face account this user signs in with (Bearer hf_...), when linked.
     hub_username = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    # JWTs issued before this second are refused (set by a password change).
+    tokens_valid_after = models.DateTimeField(null=True, blank=True, editable=False)
 
     @property
     def is_maintainer(self) -> bool:
@@ -51,6 +53,19 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class RevokedToken(models.Model):
+    """A JWT signed out before it expired (POST /v1/auth/logout, or replaced by a refresh):
+    refused until its expiry, then forgotten."""
+
+    jti = models.CharField(max_length=64, primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.jti} (until {self.expires_at:%Y-%m-%d %H:%M})"
 
 
 class Usage(models.Model):

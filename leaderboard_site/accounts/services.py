@@ -8,13 +8,21 @@ import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from leaderboard_site.accounts import tokens
-from leaderboard_site.accounts.models import ApiKey, Usage, User
+from leaderboard_site.accounts import denylist, tokens
+from leaderboard_site.accounts.models import ApiKey, RevokedToken, Usage, User
 from leaderboard_site.accounts.roles import Role, at_least
-from leaderboard_site.api.errors import Conflict, Forbidden, TooManyRequests, Unauthorized
+from leaderboard_site.api.errors import (
+    ApiError,
+    Conflict,
+    Forbidden,
+    TooManyRequests,
+    Unauthorized,
+)
 
 API_KEY_PREFIX = "ltb_"
 LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
@@ -57,6 +65,52 @@ def login(*, username: str, password: str) -> tuple[str, dt.datetime]:
     return tokens.issue(username=user.username, role=user.role)
 
 
+def token_revoke(*, user: User, claims: tokens.Claims) -> None:
+    """Sign a JWT out: refused from now on until it expires (a denylist by its `jti`)."""
+    RevokedToken.objects.get_or_create(
+        jti=claims.jti, defaults={"user": user, "expires_at": claims.expires_at}
+    )
+    denylist.remember(claims.jti, claims.expires_at)  # at once: refusing early is harmless
+
+
+def revoked_tokens_purge() -> int:
+    """Drop the denylist's rows of tokens that have expired (they are refused anyway)."""
+    return RevokedToken.objects.filter(expires_at__lte=timezone.now()).delete()[0]
+
+
+def token_refresh(*, user: User, claims: tokens.Claims) -> tuple[str, dt.datetime]:
+    """A new JWT (with the user's current role) for a valid one, which is signed out."""
+    with transaction.atomic():
+        token_revoke(user=user, claims=claims)
+    return tokens.issue(username=user.username, role=user.role)
+
+
+def password_change(*, user: User, old_password: str, new_password: str) -> tuple[str, dt.datetime]:
+    """Change a password user's password; every JWT issued before is refused from then on
+    (within PRINCIPAL_CACHE_SECONDS in other processes). Returns a new JWT."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if not user.has_usable_password():
+            raise Forbidden(
+                "This account has no password: it signs in with a Hugging Face token.",
+                details={"reason": "no_password"},
+            )
+        if not user.check_password(old_password):
+            raise ApiError("The current password is wrong.",
+                           details={"fields": {"old_password": ["wrong password"]}})  # fmt: skip
+        try:
+            validate_password(new_password, user)
+        except ValidationError as exc:
+            raise ApiError("The new password is not acceptable.",
+                           details={"fields": {"new_password": exc.messages}}) from exc  # fmt: skip
+        user.set_password(new_password)
+        # Tokens carry whole seconds: those of this second stay valid, earlier ones do not.
+        user.tokens_valid_after = timezone.now().replace(microsecond=0)
+        user.save(update_fields=["password", "tokens_valid_after"])
+    forget_principals()
+    return tokens.issue(username=user.username, role=user.role)
+
+
 @dataclass(frozen=True)
 class NewApiKey:
     key: str  # the secret, shown once
@@ -79,6 +133,9 @@ def api_key_create(
             f"A key may not have a role above its creator's ({ceiling}).",
             details={"requested_role": role, "your_role": ceiling},
         )
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ApiError("expires_at must be in the future.",
+                       details={"fields": {"expires_at": ["in the past"]}})  # fmt: skip
     key = f"{API_KEY_PREFIX}{secrets.token_hex(16)}"
     api_key = ApiKey.objects.create(
         user=owner,

@@ -22,6 +22,7 @@ class Claims:
     role: str
     jti: str
     expires_at: dt.datetime
+    issued_at: dt.datetime
 
 
 def issue(*, username: str, role: str) -> tuple[str, dt.datetime]:
@@ -52,4 +53,5 @@ def verify(token: str) -> Claims:
         role=str(payload["role"]),
         jti=str(payload["jti"]),
         expires_at=dt.datetime.fromtimestamp(payload["exp"], tz=dt.UTC),
+        issued_at=dt.datetime.fromtimestamp(payload["iat"], tz=dt.UTC),
     )

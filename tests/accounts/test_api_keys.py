@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
+from leaderboard_site.accounts import services
 from leaderboard_site.accounts.models import ApiKey, User
 from tests.conftest import client_for, make_user
 
@@ -80,7 +81,10 @@ def test_a_viewer_key_cannot_write(alice_client: APIClient) -> None:
 
 
 def test_an_expired_key_is_refused(alice_client: APIClient) -> None:
-    key = create_key(alice_client, expires_at="2020-01-01T00:00:00Z").json()
+    key = create_key(alice_client, expires_at="2999-01-01T00:00:00Z").json()
+    assert keyed(key["key"]).get("/v1/auth/me").status_code == 200
+    ApiKey.objects.filter(pk=key["id"]).update(expires_at="2020-01-01T00:00:00Z")
+    services.forget_principals()
     assert keyed(key["key"]).get("/v1/auth/me").status_code == 401
 
 

@@ -18,10 +18,18 @@ class TokenSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = serializers.CharField(max_length=1024, trim_whitespace=False, write_only=True)
+    new_password = serializers.CharField(max_length=1024, trim_whitespace=False, write_only=True)
+
+
 class ApiKeyCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     role = serializers.ChoiceField(choices=Role.choices, required=False)
-    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    expires_at = serializers.DateTimeField(
+        required=False, allow_null=True,
+        help_text="when the key stops working (in the future); null or absent: never",
+    )  # fmt: skip
 
 
 class ApiKeyCreatedSerializer(serializers.Serializer):
