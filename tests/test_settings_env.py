@@ -79,6 +79,7 @@ LONG_JWT = {"JWT_SECRET": "j" * 32}
         ({"BIND_ADDRESS": "nowhere"}, "BIND_ADDRESS"),
         ({"WS_BIND_ADDRESS": "127.0.0.1"}, "WS_BIND_ADDRESS"),
         ({"SERVER": "uwsgi"}, "SERVER"),
+        ({"LEADERBOARD_API": "frontend"}, "LEADERBOARD_API"),
         ({"ENVIRONMENT": "production"}, "SECRET_KEY"),
         ({"ENVIRONMENT": "production", "SECRET_KEY": "short", **LONG_JWT}, "SECRET_KEY"),
         ({"ENVIRONMENT": "production", **LONG_KEY, "JWT_SECRET": "x"}, "JWT_SECRET"),
