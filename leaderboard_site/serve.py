@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 import uuid
+import weakref
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
@@ -146,20 +147,36 @@ def error_response_bytes(
 
 
 class EnvelopeProtocol(ASGIProtocol):  # type: ignore[misc]
+    connections: weakref.WeakSet[EnvelopeProtocol] = weakref.WeakSet()
+
+    def connection_made(self, transport: Any) -> None:
+        self.connections.add(self)
+        super().connection_made(transport)
+
     def _send_error_response(
         self, status: int, message: str, extra_headers: Iterable[tuple[str, str]] = ()
     ) -> None:
         self._safe_write(error_response_bytes(status, message, extra_headers))
 
+    def close_if_idle(self) -> None:
+        if self._keepalive_handle is not None:  # between requests, waiting out its keep-alive
+            self._keepalive_timeout()
+
 
 class ASGIWorker(gasgi.ASGIWorker):  # type: ignore[misc]
-    """gunicorn's ASGI worker (`-k asgi`) with EnvelopeProtocol."""
+    """gunicorn's ASGI worker (`-k asgi`) with EnvelopeProtocol, closing its idle keep-alive
+    connections when it stops (gunicorn would wait for them, up to its graceful timeout)."""
 
     def init_process(self) -> None:
         # The worker makes its connections' protocol by this module-level name; gunicorn has
         # no setting for it. (tests/api/test_live_server.py sees the envelope on a real one.)
         gasgi.ASGIProtocol = EnvelopeProtocol
         super().init_process()
+
+    async def _shutdown(self) -> None:
+        for connection in list(EnvelopeProtocol.connections):
+            connection.close_if_idle()
+        await super()._shutdown()
 
 
 def _write_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:

@@ -199,3 +199,18 @@ def test_a_ws_frame_over_the_limit_gets_an_error_then_1009(server: Server, setti
     assert error["type"] == "error" and error["code"] == "PAYLOAD_TOO_LARGE"
     assert closing.type == aiohttp.WSMsgType.CLOSE and code == 1009
     assert gunicorn_closing.type == aiohttp.WSMsgType.CLOSE and gunicorn_code == 1009
+
+
+def test_an_idle_connection_does_not_hold_up_a_shutdown(tmp_path: Any) -> None:
+    """gunicorn waits for open connections up to its graceful timeout (30 s): our worker closes
+    the idle keep-alive ones as it stops."""
+    with Server(tmp_path) as live:
+        connection = live.connection()
+        connection.request("GET", "/health")
+        connection.getresponse().read()
+        assert live.process is not None
+        started = time.monotonic()
+        live.process.terminate()
+        live.process.wait(timeout=30)
+        assert time.monotonic() - started < 10
+        connection.close()
