@@ -29,16 +29,16 @@ import re2
 
 MAX_PATTERN = 256  # characters; a longer text part is matched as a substring
 RE2_MAX_MEM = 64 * 1024  # bytes for the compiled program and its DFA cache
-MATCH_BUDGET = 1.0  # seconds of name matching per search
+MATCH_BUDGET = 1.0  # seconds of compiling and matching per search
 _BUDGET_STRIDE = 128  # names matched between two looks at the clock
 
-# JavaScript's \s (String.prototype.trim strips the same set) and \w, as the frontend runs them.
-_JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
-_JS_SPACE_CHARS = "".join(
+# JavaScript's \s, which its String.prototype.trim strips too (Python's differ at the edges).
+_JS_SPACE = "".join(
     chr(c) for c in [9, 10, 11, 12, 13, 32, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028,
                      0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF]
 )  # fmt: skip
-_PREFIX = re.compile(r"@[A-Za-z0-9_]+:")
+_VALUE = "([^" + re.escape(_JS_SPACE) + "@]+)"  # a field's value: up to a space or an @
+_PREFIX = re.compile(r"@[A-Za-z0-9_]+:")  # JavaScript's \w is ASCII
 _LOOKS_LIKE_REGEX = re.compile(r"[\\^$.*+?()\[\]{}|]")
 
 # @field -> the index column it reads (the frontend's getFieldPath, on the formatted shape)
@@ -58,7 +58,7 @@ class SearchError(ValueError):
 
 
 def _js_trim(text: str) -> str:
-    return text.strip(_JS_SPACE_CHARS)
+    return text.strip(_JS_SPACE)
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def parse_alternative(query: str) -> Alternative:
     fields: list[tuple[str, str]] = []
     remaining = query
     for prefix in _PREFIX.findall(query):
-        part = re.compile(re.escape(prefix) + f"([^{_JS_SPACE}@]+)")
+        part = re.compile(re.escape(prefix) + _VALUE)
 
         def take(match: re.Match[str], field: str = prefix[1:-1]) -> str:
             fields.append((field, match.group(1)))

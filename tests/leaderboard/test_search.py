@@ -134,6 +134,7 @@ def test_a_search_over_its_time_budget_is_a_400(
         ("@precision:", (), "@precision:"),
         ("@a:1 @a:2", (("a", "1"), ("a", "2")), ""),
         ("\ufeff x \u00a0", (), "x"),  # JavaScript's trim
+        ("@type:chat\u00a0qwen", (("type", "chat"),), "qwen"),  # JavaScript's \s
     ],
 )
 def test_parsing_follows_the_frontend(text: str, fields: tuple, rest: str) -> None:
