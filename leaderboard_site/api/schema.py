@@ -18,7 +18,7 @@ from typing import Any
 
 from drf_spectacular import openapi
 from drf_spectacular.plumbing import ResolvedComponent
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
 from leaderboard_site.api.errors import CODES_BY_STATUS
 
@@ -108,6 +108,27 @@ def hub_repo_parameters(namespace: str, name: str | None = None) -> list[OpenApi
         OpenApiParameter(part, str, OpenApiParameter.PATH, pattern=pattern, description=text)
         for part, pattern, text in parts
     ]
+
+
+def sse_event(data: str) -> dict[str, Any]:
+    """One server-sent event of a text/event-stream response (OpenAPI before 3.2 describes the
+    stream by its events); `data` says what the data lines hold."""
+    return {
+        "type": "object",
+        "required": ["data"],
+        "properties": {
+            "event": {"type": "string"},
+            "data": {"type": "string", "description": data},
+            "id": {"type": "string"},
+            "retry": {"type": "integer"},
+        },
+    }
+
+
+def example(value: Any) -> list[OpenApiExample]:
+    """A request body that works, for `@extend_schema(examples=...)`: shown in the docs, and sent
+    by schemathesis' examples phase, so that its success answer is checked too."""
+    return [OpenApiExample("example", value=value, request_only=True)]
 
 
 def errors(*statuses: int) -> dict[int, OpenApiResponse]:
