@@ -12,7 +12,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.db.models import QuerySet
 from django.http import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -45,7 +45,7 @@ from leaderboard_site.accounts.roles import Role, at_least
 from leaderboard_site.api.context import current_request_id
 from leaderboard_site.api.errors import ApiError, NotFound
 from leaderboard_site.api.pagination import PageNumberPagination, query_int
-from leaderboard_site.api.schema import errors
+from leaderboard_site.api.schema import errors, example, sse_event
 
 
 class OwnedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -81,9 +81,13 @@ class CompletionViewSet(OwnedViewSet):
         request=CompletionRequestSerializer,
         responses={
             201: CompletionSerializer,
-            (200, "text/event-stream"): OpenApiTypes.STR,
+            (200, "text/event-stream"): sse_event(
+                'JSON: {"type": "delta", "text"} pieces, then {"type": "completion", ...} '
+                "(the stored completion), then the text [DONE]"
+            ),
             **errors(502),
         },
+        examples=example({"provider": "openai", "model": "gpt-4o-mini", "prompt": "Say hi."}),
         description="Ask `model` of a configured provider. 400 for an unknown provider or "
         "model, 502 PROVIDER_ERROR when the provider fails after its retries. With "
         "`stream: true` the answer comes as server-sent events (text/event-stream): "
@@ -115,6 +119,9 @@ class EvaluationViewSet(OwnedViewSet):
     @extend_schema(
         request=EvaluationRequestSerializer,
         responses={201: EvaluationResultSerializer, **errors(422, 502, 504)},
+        examples=example(
+            {"output": "Paris", "expected": "paris", "metrics": ["exact_match", "f1"]}
+        ),
         description="Score an output with metrics (evaluator plugins): exact_match, contains, "
         "regex, f1, rouge_l, bleu, json_valid, latency, and the LLM-judged faithfulness, "
         "relevance, coherence (400 naming JUDGE_PROVIDER/JUDGE_MODEL when no judge is set).",
@@ -145,6 +152,14 @@ class BenchmarkViewSet(OwnedViewSet):
     @extend_schema(
         request=BenchmarkCreateSerializer,
         responses={201: BenchmarkSerializer},
+        examples=example(
+            {
+                "name": "smoke",
+                "dataset": "arithmetic",
+                "iterations": 4,
+                "providers": [{"provider": "openai", "model": "gpt-4o-mini"}],
+            }
+        ),
         description="Start a run: each provider's model answers `iterations` items of the "
         "dataset (latest version unless `dataset_version`), `concurrency` calls at a time, on "
         "a worker. Poll GET /v1/benchmarks/{id} or subscribe to `benchmark.progress`.",
@@ -213,7 +228,10 @@ class BenchmarkViewSet(OwnedViewSet):
         return Response(selectors.benchmark_compare(*runs))
 
 
-PLUGIN_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+PLUGIN_ID = OpenApiParameter(
+    "id", OpenApiTypes.UUID, OpenApiParameter.PATH,
+    examples=[OpenApiExample("exact_match", value=str(registry.plugin_id("exact_match")))],
+)  # fmt: skip
 
 
 class PluginViewSet(viewsets.ViewSet):
@@ -236,6 +254,7 @@ class PluginViewSet(viewsets.ViewSet):
         parameters=[PLUGIN_ID],
         request=PluginExecuteSerializer,
         responses={200: PluginResultSerializer, **errors(422, 502, 504)},
+        examples=example({"input": {"output": "Paris", "expected": "paris"}}),
     )
     @action(detail=True, methods=["post"])
     def execute(self, request: Request, pk: str) -> Response:
@@ -303,6 +322,13 @@ class DatasetViewSet(viewsets.GenericViewSet):
     @extend_schema(
         request=DatasetUploadSerializer,
         responses={201: DatasetSerializer},
+        examples=example(
+            {
+                "name": "capitals",
+                "format": "jsonl",
+                "content": '{"prompt": "Capital of France?", "expected": "Paris"}',
+            }
+        ),
         description="Upload a JSONL, JSON or CSV file (multipart `file`, or `content` and "
         "`format` in JSON) as the next version of `name`. Bad rows are refused with their "
         "line numbers in error.details.errors; nothing is stored then.",
