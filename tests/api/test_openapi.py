@@ -41,7 +41,7 @@ def operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
 
 def test_the_credentials_are_alternatives(schema: dict[str, Any]) -> None:
     assert set(schema["components"]["securitySchemes"]) == {"bearerAuth", "apiKeyAuth"}
-    either = [{"bearerAuth": []}, {"apiKeyAuth": []}]  # OpenAPI: any one of these objects
+    either: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"apiKeyAuth": []}]  # any one
     for method, path, operation in operations(schema):
         named = [requirement for requirement in operation["security"] if requirement]
         assert named == ([] if path == "/v1/auth/login" else either), (method, path)
