@@ -28,6 +28,7 @@ from benchmarks.metrics import answers, registry
 from benchmarks.metrics.base import Case
 from benchmarks.models import Benchmark, BenchmarkItem, BenchmarkStatus, render_prompt
 from benchmarks.pricing import cost_at, price_of
+from benchmarks.providers import reachability
 from benchmarks.providers.base import ModelProvider, ProviderError, ProviderRefused, UnknownModel
 from benchmarks.selectors import RUN_METRICS
 from leaderboard_site.api.errors import ApiError
@@ -213,6 +214,7 @@ class Run:
             await asyncio.gather(*askers, return_exceptions=True)
             for provider in {id(p): p for p in self.providers}.values():
                 await provider.release()
+            reachability.flush()
 
     async def _asker(self, todo: Iterator[tuple[int, int]]) -> None:
         for target, position in todo:

@@ -1,14 +1,20 @@
 """Reads: the evaluator plugins as the API shows them; a run's per-target results, and the
-comparison of two runs."""
+comparison of two runs; a run's items for export; the configured providers, their prices,
+models and reachability."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from benchmarks.metrics import registry
-from benchmarks.models import Benchmark, BenchmarkItem, render_prompt
+from benchmarks.models import Benchmark, BenchmarkItem, Price, render_prompt
+from benchmarks.providers import reachability
+from benchmarks.providers import registry as providers_registry
+from leaderboard_site.api.errors import NotFound
 
 # Figures every run reports (the names `metrics` may list besides evaluator plugins).
 RUN_METRICS = ("accuracy", "latency", "cost", "tokens", "throughput", "errors")
@@ -173,3 +179,135 @@ def _changed_items(a: Benchmark, ia: int, b: Benchmark, ib: int) -> tuple[int, l
                 "b": {"outcome": after, "output": row_b[4]},
             })  # fmt: skip
     return len(changed), changed
+
+
+EXPORT_COLUMNS = ("position", "target", "provider", "model", "item_index", "prompt", "expected",
+                  "output", "outcome", "correct", "scores", "latency_ms", "prompt_tokens",
+                  "completion_tokens", "cost", "error")  # fmt: skip
+
+
+_EXPORT_FIELDS = ("position", "target", "item__index", "item__prompt", "item__variables",
+                  "item__expected", "output", "correct", "scores", "latency_ms", "prompt_tokens",
+                  "completion_tokens", "cost", "error")  # fmt: skip
+
+
+def benchmark_export_rows(benchmark: Benchmark) -> Iterator[dict[str, Any]]:
+    """Every stored item of a run in order (position, then target), read with a cursor in
+    chunks: a run of any size streams in constant memory."""
+    rows = (
+        BenchmarkItem.objects.filter(benchmark=benchmark)
+        .order_by("position", "target")
+        .values_list(*_EXPORT_FIELDS)
+    )
+    targets = benchmark.targets
+    for values in rows.iterator(chunk_size=1000):
+        row = dict(zip(_EXPORT_FIELDS, values, strict=True))
+        target = targets[row["target"]]
+        yield {
+            "position": row["position"], "target": row["target"],
+            "provider": target["provider"], "model": target["model"],
+            "item_index": row["item__index"],
+            "prompt": render_prompt(row["item__prompt"], row["item__variables"]),
+            "expected": row["item__expected"], "output": row["output"],
+            "outcome": _outcome(row["correct"], row["error"]), "correct": row["correct"],
+            "scores": row["scores"], "latency_ms": row["latency_ms"],
+            "prompt_tokens": row["prompt_tokens"], "completion_tokens": row["completion_tokens"],
+            "cost": None if row["cost"] is None else float(row["cost"]), "error": row["error"],
+        }  # fmt: skip
+
+
+# --- providers --------------------------------------------------------------------------------
+VENDOR_HOSTS = {"openai": "api.openai.com", "anthropic": "api.anthropic.com"}
+
+
+def _host(kind: str, base_url: str | None) -> str | None:
+    """The base URL's host (and port): never its path, query or user part, which may hold
+    secrets. The vendor's own host when none is set; None for local models."""
+    if not base_url:
+        return VENDOR_HOSTS.get(kind)
+    parts = urlsplit(base_url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
+    return f"{host}:{port}" if port else host or None
+
+
+def _prices(names: list[str]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    rows = Price.objects.filter(provider__in=names).order_by("provider", "model")
+    for price in rows:
+        found[price.provider].append({
+            "model": price.model,
+            "input_per_million": float(price.input_per_million),
+            "output_per_million": float(price.output_per_million),
+        })  # fmt: skip
+    return found
+
+
+def reachability_of(name: str) -> dict[str, Any]:
+    """The latest of the provider's last call and last probe: `ok`, `error` or `unknown` (never
+    called nor probed since the cache was emptied)."""
+    call, probe = reachability.last_call(name), reachability.probed(name)
+    seen = [(o["at"], via, o) for via, o in (("call", call), ("probe", probe)) if o]
+    if not seen:
+        return {"status": "unknown", "at": None, "latency_ms": None, "error": "", "via": None}
+    at, via, outcome = max(seen, key=lambda found: found[0])
+    return {"status": "ok" if outcome["ok"] else "error", "at": at,
+            "latency_ms": outcome["latency_ms"], "error": outcome["error"],
+            "via": via}  # fmt: skip
+
+
+def providers_listed() -> list[dict[str, Any]]:
+    """Every configured provider as GET /v1/providers shows it (never its key)."""
+    configured = providers_registry.configured()
+    prices = _prices(list(configured))
+    return [
+        {
+            "name": name,
+            "kind": found.kind,
+            "configured_in": found.source,
+            "base_url_host": _host(found.kind, found.settings.base_url),
+            "has_api_key": bool(found.settings.api_key),
+            "max_concurrency": found.settings.max_concurrency,
+            "timeout_seconds": found.settings.timeout,
+            "max_retries": found.settings.max_retries,
+            "models": prices[name],
+            "reachability": reachability_of(name),
+        }
+        for name, found in configured.items()
+    ]
+
+
+def provider_models(name: str) -> dict[str, Any]:
+    """A provider's models: the priced ones and, when it answered, those its own list names
+    (the probe's, cached; probed now when the cache has none). 404 for an unknown provider."""
+    found = providers_registry.configured().get(name)
+    if found is None:
+        raise NotFound(f"No provider {name!r}.", details={"provider": name})
+    probe = reachability.probed(name)
+    if probe is None:
+        probe = providers_probe({name: found})[name]
+    priced = {row["model"]: row for row in _prices([name])[name]}
+    listed = set(probe["models"] or []) if probe["ok"] else set()
+    models = [
+        {"model": model, "input_per_million": priced.get(model, {}).get("input_per_million"),
+         "output_per_million": priced.get(model, {}).get("output_per_million"),
+         "priced": model in priced, "listed": model in listed}
+        for model in sorted(priced.keys() | listed)
+    ]  # fmt: skip
+    return {"provider": name, "listed": probe["models"] is not None and probe["ok"],
+            "listed_at": probe["at"], "reachable": probe["ok"], "error": probe["error"],
+            "models": models}  # fmt: skip
+
+
+def providers_probe(
+    configured: dict[str, providers_registry.Configured] | None = None,
+) -> dict[str, reachability.Probe]:
+    """Ask each configured provider (or those given) for its model list; stored in the cache."""
+    chosen = providers_registry.configured() if configured is None else configured
+    built = [providers_registry.build(found.kind, found.settings) for found in chosen.values()]
+    return reachability.probe(built)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, FloatField, Max, Q
+from django.db.models.deletion import ProtectedError
 from django.db.models.functions import Cast, Round
 from django.utils import timezone
 
@@ -32,7 +34,7 @@ from benchmarks.providers.base import Generation
 from benchmarks.selectors import RUN_METRICS, benchmark_results
 from benchmarks.signals import benchmark_progressed, evaluation_created
 from leaderboard_site.accounts.models import User
-from leaderboard_site.api.errors import ApiError, Conflict, Forbidden
+from leaderboard_site.api.errors import ApiError, Conflict, Forbidden, NotFound
 
 
 def completion_create(
@@ -333,3 +335,74 @@ def benchmarks_reclaim() -> list[uuid.UUID]:
         status=BenchmarkStatus.PENDING, created_at__lt=now - timedelta(minutes=5)
     )
     return list(Benchmark.objects.filter(stale).values_list("pk", flat=True)[:100])
+
+
+# --- data people own: deletion and retention --------------------------------------------------
+def completion_delete(*, completion: Completion) -> None:
+    completion.delete()
+
+
+def evaluation_delete(*, evaluation: Evaluation) -> None:
+    evaluation.delete()
+
+
+def benchmark_delete(*, benchmark: Benchmark) -> None:
+    """Delete a run and its items; a pending or running one is cancelled first (announced as
+    cancelled; its worker stops at its next store, which finds the run gone)."""
+    if benchmark.status not in FINAL_STATUSES:
+        with contextlib.suppress(Conflict):  # it ended meanwhile
+            benchmark_cancel(benchmark)
+    Benchmark.objects.filter(pk=benchmark.pk).delete()
+
+
+def dataset_delete(*, name: str, user: User, version: int | None = None,
+                   may_delete_any: bool = False) -> int:  # fmt: skip
+    """Delete a dataset's versions (all, or `version`): its owner's, or any for admins (403
+    otherwise; the system's shipped and imported ones are admins' only). Versions that runs
+    used are kept: 409 naming the runs (the caller's by id, others' counted) until those runs
+    are deleted. The name is freed with its last version. Returns the versions deleted."""
+    versions = Dataset.objects.filter(name=name)
+    if version is not None:
+        versions = versions.filter(version=version)
+    if not versions.exists():
+        raise NotFound(f"No dataset {name!r}" + (f" version {version}." if version else "."))
+    owner_id = DatasetName.objects.filter(name=name).values_list("owner_id", flat=True).first()
+    if not may_delete_any and (owner_id is None or owner_id != user.pk):
+        raise Forbidden(f"The dataset {name!r} is not yours to delete.",
+                        details={"dataset": name})  # fmt: skip
+    try:
+        with transaction.atomic():
+            _refuse_if_used(versions, user=user, show_all=may_delete_any)
+            deleted = versions.delete()[1].get(Dataset._meta.label, 0)
+            if not Dataset.objects.filter(name=name).exists():
+                DatasetName.objects.filter(name=name).delete()
+    except (ProtectedError, IntegrityError):  # a run started on it meanwhile
+        _refuse_if_used(versions, user=user, show_all=may_delete_any)
+        raise
+    return deleted
+
+
+def _refuse_if_used(versions: Any, *, user: User, show_all: bool) -> None:
+    runs = Benchmark.objects.filter(dataset__in=versions)
+    mine = [str(pk) for pk in (runs if show_all else runs.filter(owner=user))
+            .values_list("pk", flat=True)[:100]]  # fmt: skip
+    others = 0 if show_all else runs.exclude(owner=user).count()
+    if mine or others:
+        raise Conflict(
+            "Benchmark runs used this dataset: delete them first (their items point at it).",
+            details={"benchmarks": mine, "others": others},
+        )
+
+
+PURGE_BATCH = 2000
+
+
+def completions_purge(*, days: int) -> int:
+    """Erase the prompt and text of completions older than `days` (the rows stay, with their
+    tokens, latency and cost). In batches, so no statement holds many rows; idempotent."""
+    cutoff = timezone.now() - timedelta(days=days)
+    old = Completion.objects.filter(created_at__lt=cutoff).exclude(prompt="", text="")
+    purged = 0
+    while batch := list(old.values_list("pk", flat=True)[:PURGE_BATCH]):
+        purged += Completion.objects.filter(pk__in=batch).update(prompt="", text="")
+    return purged

@@ -1,4 +1,5 @@
-"""Benchmark runs on the `benchmarks` queue; beat hands runs whose worker died to another."""
+"""Benchmark runs on the `benchmarks` queue; beat hands runs whose worker died to another,
+probes the providers and erases old completions' text."""
 
 from __future__ import annotations
 
@@ -28,3 +29,19 @@ def benchmarks_reclaim() -> int:
             benchmark_run.delay(str(benchmark_id))
             queued += 1
     return queued
+
+
+@shared_task(ignore_result=True)
+def providers_probe() -> str:
+    from benchmarks import selectors
+
+    results = selectors.providers_probe()
+    return ", ".join(f"{name}: {'ok' if r['ok'] else 'error'}" for name, r in results.items())
+
+
+@shared_task(ignore_result=True)
+def completions_purge() -> str:
+    if settings.COMPLETION_RETENTION_DAYS is None:
+        return "completions are kept (COMPLETION_RETENTION_DAYS is not set)"
+    purged = services.completions_purge(days=settings.COMPLETION_RETENTION_DAYS)
+    return f"{purged} completions' prompt and text erased"

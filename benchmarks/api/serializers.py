@@ -212,3 +212,51 @@ class BenchmarkCompareSerializer(serializers.Serializer):
     same_dataset = serializers.BooleanField()
     changed_items = serializers.ListField(child=serializers.DictField())
     changed_count = serializers.IntegerField()
+
+
+class ModelPriceSerializer(serializers.Serializer):
+    model = serializers.CharField()
+    input_per_million = serializers.FloatField(help_text="USD per million input tokens")
+    output_per_million = serializers.FloatField(help_text="USD per million output tokens")
+
+
+class ReachabilitySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(["ok", "error", "unknown"])
+    at = serializers.DateTimeField(allow_null=True, help_text="when it was last seen")
+    latency_ms = serializers.FloatField(allow_null=True)
+    error = serializers.CharField(allow_blank=True)
+    via = serializers.ChoiceField(
+        ["call", "probe"], allow_null=True, help_text="a call's outcome, or the probe's"
+    )
+
+
+class ProviderSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(["openai", "anthropic", "huggingface"])
+    configured_in = serializers.ChoiceField(["admin", "environment"])
+    base_url_host = serializers.CharField(
+        allow_null=True, help_text="the host (and port) only; null: local"
+    )
+    has_api_key = serializers.BooleanField(help_text="whether a key is set (never the key)")
+    max_concurrency = serializers.IntegerField()
+    timeout_seconds = serializers.FloatField()
+    max_retries = serializers.IntegerField()
+    models = ModelPriceSerializer(many=True, help_text="the models with a price")
+    reachability = ReachabilitySerializer()
+
+
+class ProviderModelSerializer(serializers.Serializer):
+    model = serializers.CharField()
+    input_per_million = serializers.FloatField(allow_null=True)
+    output_per_million = serializers.FloatField(allow_null=True)
+    priced = serializers.BooleanField(help_text="in the price table")
+    listed = serializers.BooleanField(help_text="in the provider's own model list")
+
+
+class ProviderModelsSerializer(serializers.Serializer):
+    provider = serializers.CharField()
+    listed = serializers.BooleanField(help_text="whether the provider's own list is included")
+    listed_at = serializers.DateTimeField(allow_null=True)
+    reachable = serializers.BooleanField()
+    error = serializers.CharField(allow_blank=True)
+    models = ProviderModelSerializer(many=True)

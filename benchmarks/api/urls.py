@@ -8,5 +8,6 @@ router.register("evaluations", views.EvaluationViewSet, basename="evaluation")
 router.register("benchmarks", views.BenchmarkViewSet, basename="benchmark")
 router.register("plugins", views.PluginViewSet, basename="plugin")
 router.register("datasets", views.DatasetViewSet, basename="dataset")
+router.register("providers", views.ProviderViewSet, basename="provider")
 
 urlpatterns = router.urls

@@ -1,5 +1,5 @@
-"""/v1/completions, /v1/evaluations, /v1/benchmarks (yours, and only yours), /v1/plugins and
-/v1/datasets."""
+"""/v1/completions, /v1/evaluations, /v1/benchmarks (yours, and only yours: listed, shown,
+deleted, a run exported), /v1/plugins and /v1/datasets."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
 from benchmarks import datasets, providers, selectors, services
+from benchmarks.api.export import FORMATS, export_response
 from benchmarks.api.serializers import (
     BenchmarkCompareSerializer,
     BenchmarkCreateSerializer,
@@ -36,6 +37,8 @@ from benchmarks.api.serializers import (
     PluginExecuteSerializer,
     PluginResultSerializer,
     PluginSerializer,
+    ProviderModelsSerializer,
+    ProviderSerializer,
 )
 from benchmarks.api.streaming import stream_completion
 from benchmarks.metrics import registry
@@ -48,9 +51,14 @@ from leaderboard_site.api.pagination import PageNumberPagination, query_int
 from leaderboard_site.api.schema import errors, example, sse_event
 
 
-class OwnedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Things people own: listed and shown to their owner (admins: everybody's); somebody
-    else's is 404."""
+class OwnedViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Things people own: listed, shown and deleted by their owner (admins: everybody's);
+    somebody else's is 404."""
 
     model: type[Completion] | type[Evaluation] | type[Benchmark]
 
@@ -76,6 +84,9 @@ class OwnedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 class CompletionViewSet(OwnedViewSet):
     serializer_class = CompletionSerializer
     model = Completion
+
+    def perform_destroy(self, instance: Completion) -> None:
+        services.completion_delete(completion=instance)
 
     @extend_schema(
         request=CompletionRequestSerializer,
@@ -116,6 +127,9 @@ class EvaluationViewSet(OwnedViewSet):
     serializer_class = EvaluationResultSerializer
     model = Evaluation
 
+    def perform_destroy(self, instance: Evaluation) -> None:
+        services.evaluation_delete(evaluation=instance)
+
     @extend_schema(
         request=EvaluationRequestSerializer,
         responses={201: EvaluationResultSerializer, **errors(422, 502, 504)},
@@ -148,6 +162,42 @@ class BenchmarkViewSet(OwnedViewSet):
             return super().get_object()
         except DjangoValidationError as exc:  # not a UUID
             raise NotFound("No such benchmark.") from exc
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        if self.action == "export":  # `format` names the file's format here, not a renderer
+            renderer = self.get_renderers()[0]
+            return renderer, renderer.media_type
+        return super().perform_content_negotiation(request, force)
+
+    @extend_schema(description="Delete a run and its items; a pending or running one is "
+                   "cancelled first (its worker stops within a second).")  # fmt: skip
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().destroy(request, *args, **kwargs)
+
+    def perform_destroy(self, instance: Benchmark) -> None:
+        services.benchmark_delete(benchmark=instance)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=list(FORMATS), default="csv")],
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/x-ndjson"): OpenApiTypes.STR,
+        },
+        description="The run's items as a file, streamed: CSV (a header row, then one row per "
+        'item; `scores` as JSON) or JSONL (a first `{"type": "benchmark"}` line with the run '
+        'and its results, then one `{"type": "item"}` line per item). Columns: '
+        "position, target, provider, model, item_index, prompt, expected, output, outcome "
+        "(right, wrong, failed, unscored), correct, scores, latency_ms, prompt_tokens, "
+        "completion_tokens, cost, error.",
+    )
+    @action(detail=True, methods=["get"])
+    def export(self, request: Request, pk: str) -> HttpResponseBase:
+        fmt = request.query_params.get("format", "csv")
+        if fmt not in FORMATS:
+            raise ApiError("format must be csv or jsonl.", details={"format": fmt})
+        benchmark = self.get_object()
+        return export_response(benchmark, fmt=fmt, head=BenchmarkSerializer(benchmark).data,
+                               asgi=isinstance(request._request, ASGIRequest))  # fmt: skip
 
     @extend_schema(
         request=BenchmarkCreateSerializer,
@@ -320,6 +370,23 @@ class DatasetViewSet(viewsets.GenericViewSet):
         return self.get_paginated_response(DatasetItemSerializer(page, many=True).data)
 
     @extend_schema(
+        parameters=[OpenApiParameter("version", int, description="default: every version")],
+        responses={204: None, **errors(409)},
+        description="Delete your dataset (admins: any; the shipped ones are admins' only): "
+        "every version, or `version`. 403 for somebody else's (datasets are readable by "
+        "everyone). A version that benchmark runs used is kept: 409 naming them "
+        "(`details.benchmarks`: yours; `details.others`: how many are somebody else's).",
+    )
+    def destroy(self, request: Request, name: str) -> Response:
+        principal = principal_of(request)
+        assert principal is not None
+        services.dataset_delete(
+            name=name, user=principal.user, version=query_int(request, "version", minimum=1),
+            may_delete_any=at_least(principal.role, Role.ADMIN),
+        )  # fmt: skip
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
         request=DatasetUploadSerializer,
         responses={201: DatasetSerializer},
         examples=example(
@@ -349,3 +416,32 @@ class DatasetViewSet(viewsets.GenericViewSet):
             may_extend_any=bool(principal and at_least(principal.role, Role.ADMIN)),
         )  # fmt: skip
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
+
+
+class ProviderViewSet(viewsets.ViewSet):
+    """The configured model providers: what GET /v1/completions and runs may name."""
+
+    lookup_field = "name"
+    lookup_value_regex = r"[-\w]+"
+    pagination_class = PageNumberPagination
+
+    @extend_schema(
+        responses=ProviderSerializer(many=True),
+        description="The configured providers (the admin's, then the environment's): kind, "
+        "base URL host, whether a key is set (never the key), concurrency cap, timeout, the "
+        "models with a price (USD per million input and output tokens), and the last seen "
+        "reachability (the latest of its last call and beat's probe of its model list).",
+    )
+    def list(self, request: Request) -> Response:
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(selectors.providers_listed(), request, view=self)
+        return paginator.get_paginated_response(ProviderSerializer(page, many=True).data)
+
+    @extend_schema(
+        responses=ProviderModelsSerializer,
+        description="A provider's models: those with a price and, when it answers, those its "
+        "own model list names (the probe's answer, cached; asked now when there is none).",
+    )
+    @action(detail=True, methods=["get"])
+    def models(self, request: Request, name: str) -> Response:
+        return Response(ProviderModelsSerializer(selectors.provider_models(name)).data)

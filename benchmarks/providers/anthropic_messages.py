@@ -14,6 +14,8 @@ from benchmarks.providers.base import (
     ProviderRefused,
     UnknownModel,
 )
+from benchmarks.providers.openai_compatible import _model_ids
+from benchmarks.providers.reachability import PROBE_TIMEOUT, observed
 
 
 class AnthropicProvider(ModelProvider):
@@ -38,6 +40,7 @@ class AnthropicProvider(ModelProvider):
             request["system"] = system
         return request
 
+    @observed
     async def complete(
         self, *, model: str, prompt: str, max_tokens: int, temperature: float, system: str = ""
     ) -> Generation:
@@ -58,6 +61,15 @@ class AnthropicProvider(ModelProvider):
             completion_tokens=message.usage.output_tokens,
             latency_ms=latency_ms,
         )
+
+    async def list_models(self) -> list[str]:
+        timeout = min(self.settings.timeout, PROBE_TIMEOUT)
+        options: Any = {"max_retries": 0, "timeout": timeout, "params": {"limit": 1000}}
+        try:
+            answer = await self.client.get("/v1/models", cast_to=object, options=options)
+        except anthropic.AnthropicError as exc:
+            raise _translate(self.name, "", exc) from exc
+        return _model_ids(answer)
 
 
 def _translate(provider: str, model: str, exc: Exception) -> Exception:

@@ -111,6 +111,11 @@ class ModelProvider(ABC):
         self, *, model: str, prompt: str, max_tokens: int, temperature: float, system: str = ""
     ) -> Generation: ...
 
+    async def list_models(self) -> list[str] | None:
+        """The models the provider says it serves (its own list, one quick request without
+        retries); None for kinds without a list."""
+        return None
+
     async def stream(
         self, *, model: str, prompt: str, max_tokens: int, temperature: float, system: str = ""
     ) -> AsyncIterator[str | Generation]:

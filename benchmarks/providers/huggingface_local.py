@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from benchmarks.providers.base import Generation, ModelProvider, ProviderError, UnknownModel
+from benchmarks.providers.reachability import observed
 
 _loaded: dict[str, tuple[Any, Any]] = {}
 _lock = threading.Lock()
@@ -60,6 +61,7 @@ class HuggingFaceProvider(ModelProvider):
     def new_client(self) -> None:
         return None
 
+    @observed
     async def complete(
         self, *, model: str, prompt: str, max_tokens: int, temperature: float, system: str = ""
     ) -> Generation:

@@ -16,6 +16,7 @@ from benchmarks.providers.base import (
     ProviderRefused,
     UnknownModel,
 )
+from benchmarks.providers.reachability import PROBE_TIMEOUT, observed
 
 
 class OpenAIProvider(ModelProvider):
@@ -33,6 +34,7 @@ class OpenAIProvider(ModelProvider):
         messages = [{"role": "system", "content": system}] if system else []
         return [*messages, {"role": "user", "content": prompt}]
 
+    @observed
     async def complete(
         self, *, model: str, prompt: str, max_tokens: int, temperature: float, system: str = ""
     ) -> Generation:
@@ -64,6 +66,7 @@ class OpenAIProvider(ModelProvider):
                 details={"provider": self.name, "model": model, "provider_message": str(exc)},
             ) from exc
 
+    @observed
     async def stream(
         self, *, model: str, prompt: str, max_tokens: int, temperature: float, system: str = ""
     ) -> AsyncIterator[str | Generation]:
@@ -97,6 +100,24 @@ class OpenAIProvider(ModelProvider):
             completion_tokens=usage.completion_tokens if usage else 0,
             latency_ms=latency_ms,
         )
+
+    async def list_models(self) -> list[str]:
+        timeout = min(self.settings.timeout, PROBE_TIMEOUT)
+        try:
+            answer = await self.client.get(
+                "/models", cast_to=object, options={"max_retries": 0, "timeout": timeout}
+            )
+        except openai.OpenAIError as exc:
+            raise _translate(self.name, "", exc) from exc
+        return _model_ids(answer)
+
+
+def _model_ids(answer: Any) -> list[str]:
+    """The ids of an OpenAI-style model list (`{"data": [{"id": ...}, ...]}`)."""
+    data = answer.get("data") if isinstance(answer, dict) else None
+    if not isinstance(data, list):
+        raise ProviderError("The provider's model list is not a list of models.")
+    return sorted({str(m["id"]) for m in data if isinstance(m, dict) and m.get("id")})
 
 
 def _translate(provider: str, model: str, exc: Exception) -> Exception:

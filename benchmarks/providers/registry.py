@@ -6,6 +6,7 @@ configuration and reused."""
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
 from django.conf import settings
 
@@ -38,27 +39,54 @@ def _from_environment(name: str) -> tuple[str, Settings] | None:
     )
 
 
-def get(name: str) -> ModelProvider:
-    """The provider called `name`; UnknownProvider (400) when none is configured."""
-    row = Provider.objects.filter(name=name, enabled=True).first()
-    if row is not None:
-        kind, config = row.kind, Settings(
-            name=row.name, base_url=row.base_url or None, api_key=row.api_key or None,
-            timeout=row.timeout_seconds, max_retries=row.max_retries,
-            max_concurrency=row.max_concurrency,
-        )  # fmt: skip
-    elif found := _from_environment(name):
-        kind, config = found
-    else:
-        known = sorted({*settings.ENV_PROVIDERS, *Provider.objects.filter(enabled=True)
-                        .values_list("name", flat=True)})  # fmt: skip
-        raise UnknownProvider(f"Unknown provider {name!r}.", details={"known": known})
+def _from_row(row: Provider) -> Settings:
+    return Settings(
+        name=row.name, base_url=row.base_url or None, api_key=row.api_key or None,
+        timeout=row.timeout_seconds, max_retries=row.max_retries,
+        max_concurrency=row.max_concurrency,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Configured:
+    kind: str
+    settings: Settings
+    source: str  # "admin" (a Provider row) or "environment"
+
+
+def configured() -> dict[str, Configured]:
+    """Every provider `get` finds, by name: the admin's enabled rows, then the environment's
+    that no row of the same name hides."""
+    found = {row.name: Configured(row.kind, _from_row(row), "admin")
+             for row in Provider.objects.filter(enabled=True).order_by("name")}  # fmt: skip
+    for name in sorted(settings.ENV_PROVIDERS):
+        if name not in found and (env := _from_environment(name)):
+            found[name] = Configured(env[0], env[1], "environment")
+    return found
+
+
+def build(kind: str, config: Settings) -> ModelProvider:
+    """The provider for this configuration, built once and reused."""
     key = (kind, *map(str, vars(config).values()))
     with _lock:
         provider = _built.get(key)
         if provider is None:
             provider = _built[key] = KINDS[kind](config)
     return provider
+
+
+def get(name: str) -> ModelProvider:
+    """The provider called `name`; UnknownProvider (400) when none is configured."""
+    row = Provider.objects.filter(name=name, enabled=True).first()
+    if row is not None:
+        kind, config = row.kind, _from_row(row)
+    elif found := _from_environment(name):
+        kind, config = found
+    else:
+        known = sorted({*settings.ENV_PROVIDERS, *Provider.objects.filter(enabled=True)
+                        .values_list("name", flat=True)})  # fmt: skip
+        raise UnknownProvider(f"Unknown provider {name!r}.", details={"known": known})
+    return build(kind, config)
 
 
 async def release_loop() -> None:

@@ -414,6 +414,9 @@ BENCHMARK_STORE_INTERVAL = env.float("BENCHMARK_STORE_INTERVAL", 0.5, minimum=0.
 BENCHMARK_PROCESSES = env.int("BENCHMARK_PROCESSES", os.cpu_count() or 1, minimum=1)
 # The longest a run may take before its worker stops it (Celery's soft time limit).
 BENCHMARK_TIME_LIMIT = env.int("BENCHMARK_TIME_LIMIT", 6 * 3600, minimum=60)
+# Days after which beat erases completions' prompt and text (the rows stay, with their tokens,
+# latency and cost); unset or 0: kept.
+COMPLETION_RETENTION_DAYS = env.int("COMPLETION_RETENTION_DAYS", 0, minimum=0) or None
 
 # --- periodic work (celery beat, started with the worker) ----------------------------------
 CELERY_BEAT_SCHEDULE = {
@@ -466,6 +469,27 @@ if env.bool("HUGGINGFACE_LOCAL", default=False):
 PROVIDER_TIMEOUT = env.float("PROVIDER_TIMEOUT", 60.0, minimum=0.1)
 PROVIDER_MAX_RETRIES = env.int("PROVIDER_MAX_RETRIES", 3, minimum=0)
 PROVIDER_MAX_CONCURRENCY = env.int("PROVIDER_MAX_CONCURRENCY", 8, minimum=1)
+# Beat asks each provider for its model list this often (seconds; GET /v1/providers shows the
+# last answer), and a process writes a provider's last call outcome at most this often.
+PROVIDER_PROBE_INTERVAL = env.int("PROVIDER_PROBE_INTERVAL", 300, minimum=10)
+PROVIDER_SEEN_INTERVAL = env.float("PROVIDER_SEEN_INTERVAL", 10.0, minimum=0.0)
+CELERY_BEAT_SCHEDULE["probe-providers"] = {
+    "task": "benchmarks.tasks.providers_probe",
+    "schedule": PROVIDER_PROBE_INTERVAL,
+    "options": {"expires": PROVIDER_PROBE_INTERVAL},
+}
+# Hourly, completions past COMPLETION_RETENTION_DAYS lose their text; daily, expired sign-outs
+# are forgotten.
+CELERY_BEAT_SCHEDULE["purge-completions"] = {
+    "task": "benchmarks.tasks.completions_purge",
+    "schedule": 3600,
+    "options": {"expires": 3600},
+}
+CELERY_BEAT_SCHEDULE["purge-revoked-tokens"] = {
+    "task": "leaderboard_site.accounts.tasks.revoked_tokens_purge",
+    "schedule": 86400,
+    "options": {"expires": 3600},
+}
 # The LLM judge of the faithfulness, relevance and coherence metrics (a configured provider).
 JUDGE_PROVIDER = env.optional("JUDGE_PROVIDER")
 JUDGE_MODEL = env.optional("JUDGE_MODEL")

@@ -5,10 +5,11 @@ here. Routes: OpenAI `POST /v1/chat/completions` (also streamed, as server-sent 
 `GET /v1/models`; Anthropic `POST /v1/messages`.
 
 Tests configure answers (`answers`: a prompt substring -> the answer; default: an echo), the
-known models (`models`; empty: any), latency (`delay`, and `delays`: a prompt substring -> extra
-seconds; `piece_delay` between streamed pieces), faults (`fail_next`, with an optional
-`Retry-After`) and read the request log (`requests`; `streams_finished` counts streams sent
-whole). Token counts are whitespace words, so tests can compute them by hand.
+known models (`models`; empty: any, and the model list names `any`), latency (`delay`, and
+`delays`: a prompt substring -> extra seconds; `piece_delay` between streamed pieces), faults
+(`fail_next`, with an optional `Retry-After`; the model list fails too) and read the request log
+(`requests`, model list requests included; `streams_finished` counts streams sent whole).
+Token counts are whitespace words, so tests can compute them by hand.
 
 It is an asyncio server (aiohttp) on a thread of its own: hundreds of calls in flight cost it
 little, so a benchmark measures the client, not this server.
@@ -128,10 +129,20 @@ class LLMServer:
 
 def application(state: LLMState) -> web.Application:
     async def models(request: web.Request) -> web.Response:
+        """The model list (OpenAI's shape, with the fields Anthropic's adds); logged, and
+        failing like the other routes when a fault is pending."""
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        with state.lock:
+            state.requests.append({"path": request.path, "body": None, "headers": headers,
+                                   "query": dict(request.query), "time": time.time()})  # fmt: skip
+        fault = state.take_fault()
+        if fault is not None:
+            error = {"message": f"injected {fault[0]}", "type": "server_error"}
+            return web.json_response({"error": error}, status=fault[0])
         names = sorted(state.models) or ["any"]
-        return web.json_response(
-            {"object": "list", "data": [{"id": m, "object": "model"} for m in names]}
-        )
+        data = [{"id": m, "object": "model", "type": "model", "display_name": m} for m in names]
+        return web.json_response({"object": "list", "data": data, "has_more": False,
+                                  "first_id": names[0], "last_id": names[-1]})  # fmt: skip
 
     async def post(request: web.Request) -> web.StreamResponse:
         body = await request.json() if request.can_read_body else {}
