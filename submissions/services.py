@@ -26,7 +26,7 @@ from leaderboard.services import entry_record_evaluation
 from leaderboard_site.accounts.models import User
 from leaderboard_site.accounts.roles import Role
 from leaderboard_site.accounts.services import quota_reserve
-from leaderboard_site.api.errors import Conflict
+from leaderboard_site.api.errors import Conflict, Forbidden, NotFound
 from leaderboard_site.hub import mirror
 from submissions import checks
 from submissions.evaluation.results import Evaluation, co2_kg, parse
@@ -284,6 +284,28 @@ def request_cancel(request: EvalRequest, *, reason: str = "cancelled by a mainta
         lease_expires_at=None,
         finished_at=timezone.now(),
     )
+
+
+def request_withdraw(*, request_id: int, user: User) -> EvalRequest:
+    """The submitter (or an admin) cancels a request still waiting in the queue: 404 when there
+    is none, 403 for somebody else's, 409 once it has left the queue (evaluating or ended)."""
+    request = EvalRequest.objects.filter(pk=request_id).first()
+    if request is None:
+        raise NotFound("No such request.", details={"id": request_id})
+    if request.submitter_id != user.pk and user.role != Role.ADMIN:
+        raise Forbidden("Only the submitter or an admin may cancel this request.",
+                        details={"id": request_id})  # fmt: skip
+    who = "the submitter" if request.submitter_id == user.pk else "a maintainer"
+    moved = request_transition(
+        request, to=Status.CANCELLED, allowed_from=[Status.PENDING],
+        reason=f"cancelled by {who}", finished_at=timezone.now(),
+    )  # fmt: skip
+    if not moved:
+        raise Conflict(
+            f"The request is {request.status}: only a pending request can be cancelled.",
+            details={"id": request_id, "status": request.status},
+        )
+    return request
 
 
 def requests_reclaim_expired(*, max_attempts: int | None = None) -> tuple[int, int]:

@@ -11,5 +11,6 @@ urlpatterns = [
         views.OrganizationSubmissionsView.as_view(),
         name="organization-submissions",
     ),
+    path("requests/<int:request_id>/cancel", views.CancelView.as_view(), name="request-cancel"),
     path("<str:org>/<str:name>/status", views.ModelStatusView.as_view(), name="model-status"),
 ]

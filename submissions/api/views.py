@@ -117,3 +117,19 @@ class OrganizationSubmissionsView(APIView):
         query = OrganizationQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         return Response(selectors.organization_requests(org, days=query.validated_data["days"]))
+
+
+class CancelView(APIView):
+    """POST /api/models/requests/{id}/cancel: the submitter withdraws a pending request."""
+
+    @extend_schema(
+        request=None,
+        responses={200: RequestItemSerializer, **errors(409)},
+        description="Cancel your own request (admins: anyone's) while it is pending: it becomes "
+        "CANCELLED, announced and mirrored like every status change. 403 for somebody else's, "
+        "409 once its evaluation started or it ended. A cancelled request may be resubmitted.",
+    )
+    def post(self, request: Request, request_id: int) -> Response:
+        user = acting_user(request, None)
+        cancelled = services.request_withdraw(request_id=request_id, user=user)
+        return Response(selectors.request_detail(cancelled.pk))
