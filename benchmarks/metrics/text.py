@@ -114,13 +114,15 @@ def bleu(case: Case) -> Result:
     return Result(score, {"precisions": precisions, "brevity_penalty": penalty})
 
 
-def json_valid(case: Case) -> float:
-    """1 when the output parses as JSON."""
+def json_valid(case: Case) -> Result:
+    """1 when the output parses as JSON (nested no deeper than the parser goes, ~1,000 levels)."""
     try:
         json.loads(case.output)
-    except ValueError:
-        return 0.0
-    return 1.0
+    except ValueError as exc:
+        return Result(0.0, {"error": str(exc)[:200]})
+    except RecursionError:
+        return Result(0.0, {"error": "nested too deeply to parse"})
+    return Result(1.0)
 
 
 def latency(case: Case) -> Result:

@@ -60,8 +60,10 @@ def test_bleu_by_hand() -> None:
 
 
 def test_json_valid() -> None:
-    assert text.json_valid(case('{"a": [1, 2]}')) == 1.0
-    assert text.json_valid(case("{'a': 1}")) == 0.0
+    assert text.json_valid(case('{"a": [1, 2]}')).score == 1.0
+    assert text.json_valid(case("{'a': 1}")).score == 0.0
+    deep = text.json_valid(case("[" * 100_000 + "]" * 100_000))
+    assert deep.score == 0.0 and "too deeply" in deep.details["error"]
 
 
 def test_latency() -> None:
