@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
 from leaderboard import services
@@ -23,6 +23,20 @@ def _flag_action(flag: str, value: bool, description: str) -> Any:
     return action
 
 
+class PartialFilter(admin.SimpleListFilter):
+    title = "partial run"
+    parameter_name = "partial"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Entry]) -> QuerySet[Entry]:
+        if self.value() in ("yes", "no"):
+            complete = Q(missing_subtasks=[])
+            return queryset.filter(~complete if self.value() == "yes" else complete)
+        return queryset
+
+
 @admin.register(Entry)
 class EntryAdmin(admin.ModelAdmin):
     list_display = (
@@ -30,12 +44,14 @@ class EntryAdmin(admin.ModelAdmin):
         "precision",
         "model_type",
         "average",
+        "partial",
         "params_billions",
         "flagged",
         "official_provider",
         "submission_date",
     )
     list_filter = (
+        PartialFilter,
         "model_type",
         "precision",
         "weight_type",
@@ -49,13 +65,18 @@ class EntryAdmin(admin.ModelAdmin):
     ordering = ("-average",)
     list_per_page = 50
     show_full_result_count = False  # no COUNT(*) over the whole table on filtered pages
-    readonly_fields = ("created_at", "updated_at")
+    readonly_fields = ("missing_subtasks", "created_at", "updated_at")
     actions = [
         _flag_action("flagged", True, "Flag selected entries"),
         _flag_action("flagged", False, "Unflag selected entries"),
         _flag_action("official_provider", True, "Mark as official provider"),
         _flag_action("official_provider", False, "Unmark official provider"),
     ]
+
+    @admin.display(boolean=True, description="partial")
+    def partial(self, obj: Entry) -> bool:
+        """Scored over some subtasks only: see its missing subtasks."""
+        return obj.partial
 
     def save_model(self, request: HttpRequest, obj: Entry, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)

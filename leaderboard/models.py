@@ -81,6 +81,9 @@ class Entry(models.Model):
     musr = models.FloatField(null=True, blank=True)
     mmlu_pro_raw = models.FloatField(null=True, blank=True)
     mmlu_pro = models.FloatField(null=True, blank=True)
+    # The leaderboard subtasks an evaluation did not run (lm-eval task names): a partial run,
+    # published only with EVAL_ALLOW_PARTIAL and scored over the subtasks that ran.
+    missing_subtasks = models.JSONField(default=list, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -112,6 +115,10 @@ class Entry(models.Model):
     @property
     def organization(self) -> str:
         return self.model_name.split("/", 1)[0] if "/" in self.model_name else ""
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.missing_subtasks)
 
     @property
     def eval_name(self) -> str:

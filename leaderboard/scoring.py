@@ -125,9 +125,9 @@ def _subset(choices: Mapping[str, int], names: Iterable[str]) -> dict[str, int]:
 
 
 def score(results: SubtaskResults, *, complete: bool = True) -> Scores:
-    """The six scores. `complete=False` scores a run of some subtasks only (a short evaluation
-    with EVAL_TASKS narrowed, e.g. the tests'): BBH and MUSR are then averaged over the subtasks
-    that ran; by default every leaderboard subtask must be there."""
+    """The six scores. `complete=False` scores a run of some subtasks only (a partial run, which
+    is published only when the operator allows it, marked as partial): BBH and MUSR are then
+    averaged over the subtasks that ran; by default every leaderboard subtask must be there."""
     bbh = BBH_CHOICES if complete else _subset(BBH_CHOICES, results.bbh)
     musr = MUSR_CHOICES if complete else _subset(MUSR_CHOICES, results.musr)
     return Scores(

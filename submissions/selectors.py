@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 from django.core.cache import cache
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from submissions.models import EvalRequest, Status
@@ -53,9 +54,15 @@ def _wait(start: dt.datetime, end: dt.datetime) -> str:
     return f"{max(0.0, (end - start).total_seconds()):.1f}s"
 
 
+def _listed(requests: QuerySet[EvalRequest]) -> QuerySet[EvalRequest]:
+    """What request_item reads: the score, and the missing subtasks of a partial run's entry."""
+    return requests.with_scores().annotate(missing_subtasks=F("entry__missing_subtasks"))  # type: ignore[attr-defined]
+
+
 def request_item(request: EvalRequest) -> dict[str, Any]:
-    """One request (fetched `with_scores()`) as the status endpoints show it (seed 000's fields,
-    plus a few of ours).
+    """One request (fetched through `_listed()`) as the status endpoints show it (seed 000's
+    fields, plus a few of ours: `partial` and `missing_subtasks` say that a finished run was
+    published without some leaderboard subtasks).
 
     wait_time is the time spent in the queue: until now while pending, until the evaluation
     started after that.
@@ -75,21 +82,20 @@ def request_item(request: EvalRequest) -> dict[str, Any]:
         "submission_time": _iso(request.submitted_at),
         "wait_time": _wait(request.submitted_at, started),
         "reason": request.reason,
+        "partial": bool(request.missing_subtasks),  # type: ignore[attr-defined]
+        "missing_subtasks": request.missing_subtasks or [],  # type: ignore[attr-defined]
     }
 
 
 def request_detail(request_id: int) -> dict[str, Any]:
-    return request_item(EvalRequest.objects.with_scores().get(pk=request_id))
+    return request_item(_listed(EvalRequest.objects.all()).get(pk=request_id))
 
 
 def _build() -> dict[str, Any]:
     lists: dict[str, list[dict[str, Any]]] = {name: [] for name in LISTS}
     names = {status: name for name, status in LISTS.items()}
-    queue = (
-        EvalRequest.objects.exclude(status=Status.CANCELLED)
-        .with_scores()
-        .order_by("-score", "submitted_at", "pk")  # type: ignore[misc]  # with_scores' annotation
-    )
+    listed = _listed(EvalRequest.objects.exclude(status=Status.CANCELLED))
+    queue = listed.order_by("-score", "submitted_at", "pk")  # type: ignore[misc]  # annotated
     pending_times = []
     for request in queue.iterator(chunk_size=2000):
         lists[names[Status(request.status)]].append(request_item(request))
@@ -232,12 +238,11 @@ def _status_json(lists: dict[str, Any]) -> bytes:
 
 
 def model_requests(model_name: str) -> list[dict[str, Any]]:
-    requests = EvalRequest.objects.filter(model_name=model_name).with_scores()
+    requests = _listed(EvalRequest.objects.filter(model_name=model_name))
     return [request_item(request) for request in requests.order_by("-submitted_at", "-pk")]
 
 
 def organization_requests(org: str, *, days: int) -> list[dict[str, Any]]:
     since = timezone.now() - dt.timedelta(days=days)
-    requests = EvalRequest.objects.of_organization(org).filter(submitted_at__gte=since)
-    requests = requests.with_scores()
+    requests = _listed(EvalRequest.objects.of_organization(org).filter(submitted_at__gte=since))
     return [request_item(r) for r in requests.order_by("-submitted_at", "-pk")]

@@ -29,7 +29,7 @@ from leaderboard_site.accounts.services import quota_reserve
 from leaderboard_site.api.errors import Conflict, Forbidden, NotFound
 from leaderboard_site.hub import mirror
 from submissions import checks
-from submissions.evaluation.results import Evaluation, co2_kg, parse
+from submissions.evaluation.results import Evaluation, co2_kg, parse, require_complete
 from submissions.models import ACTIVE, EvalRequest, Status, mirror_base_path
 from submissions.selectors import status_invalidate
 from submissions.signals import request_status_changed
@@ -347,6 +347,7 @@ def _entry_fields(request: EvalRequest, evaluation: Evaluation, seconds: float) 
         or any("moe" in name.lower() for name in architectures),
         "available_on_hub": True,
         "submission_date": request.submitted_at.date(),
+        "missing_subtasks": list(evaluation.missing),
     }
 
 
@@ -355,8 +356,10 @@ def request_complete(
 ) -> bool:
     """Publish a finished evaluation: the entry created or updated once, the request FINISHED
     with its results file. False (and nothing written) when `job_id` no longer holds the request,
-    e.g. its lease ran out and another worker took it. Unscorable results raise ResultsError."""
+    e.g. its lease ran out and another worker took it. Unscorable results raise ResultsError,
+    a partial run IncompleteRun unless EVAL_ALLOW_PARTIAL (then the entry lists what is missing)."""
     evaluation = parse(results)
+    require_complete(evaluation.missing)
     with transaction.atomic():
         held = (
             EvalRequest.objects.select_for_update()

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connections
 
 from submissions import services
-from submissions.evaluation.results import ResultsError
+from submissions.evaluation.results import IncompleteRun, ResultsError
 from submissions.models import EvalRequest
 
 logger = logging.getLogger(__name__)
@@ -80,9 +80,8 @@ def evaluate(request: EvalRequest, *, job_id: str, progress=None) -> bool:  # ty
             request, job_id=job_id, results=outcome.results, seconds=outcome.seconds
         )
     except ResultsError as exc:
-        services.request_fail(
-            request, job_id=job_id, reason=f"unscorable results: {exc}", log=outcome.log
-        )
+        reason = str(exc) if isinstance(exc, IncompleteRun) else f"unscorable results: {exc}"
+        services.request_fail(request, job_id=job_id, reason=reason, log=outcome.log)
         return False
 
 

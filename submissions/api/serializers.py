@@ -53,6 +53,12 @@ class RequestItemSerializer(serializers.Serializer):
     submission_time = serializers.DateTimeField()
     wait_time = serializers.CharField(help_text="time in the queue, e.g. '42.0s'")
     reason = serializers.CharField(help_text="why it failed or was cancelled")
+    partial = serializers.BooleanField(
+        help_text="published without some leaderboard subtasks (EVAL_ALLOW_PARTIAL)"
+    )
+    missing_subtasks = serializers.ListField(
+        child=serializers.CharField(), help_text="the lm-eval subtasks a partial run lacked"
+    )
 
 
 class SubmitResponseSerializer(serializers.Serializer):

@@ -4,11 +4,15 @@ Per subtask: BBH and MUSR `acc_norm`, GPQA `acc_norm`, MMLU-PRO `acc`, MATH `exa
 IFEval is the mean of prompt-level and instruction-level strict accuracy. A benchmark's raw score
 is its group's value when the file has the group, else the sample-weighted mean of its subtasks
 (what lm-eval's group aggregation computes). Every task the run configured must have a result.
+
+A run that lacks some of the leaderboard's subtasks is scored over those that ran, and
+`Evaluation.missing` names the others: publishing it is the operator's choice
+(`require_complete`, EVAL_ALLOW_PARTIAL), never a silent one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,16 +29,61 @@ GROUPS = {
 }
 
 
+# Every leaf task of the six leaderboard benchmarks, as lm-eval's leaderboard task files name them.
+MATH_SUBTASKS = ("algebra", "counting_and_prob", "geometry", "intermediate_algebra",
+                 "num_theory", "prealgebra", "precalculus")  # fmt: skip
+GPQA_SUBTASKS = ("diamond", "extended", "main")
+LEADERBOARD_SUBTASKS: dict[str, tuple[str, ...]] = {
+    "ifeval": ("leaderboard_ifeval",),
+    "bbh": tuple(f"leaderboard_bbh_{name}" for name in BBH_CHOICES),
+    "math": tuple(f"leaderboard_math_{name}_hard" for name in MATH_SUBTASKS),
+    "gpqa": tuple(f"leaderboard_gpqa_{name}" for name in GPQA_SUBTASKS),
+    "musr": tuple(f"leaderboard_musr_{name}" for name in MUSR_CHOICES),
+    "mmlu_pro": ("leaderboard_mmlu_pro",),
+}
+
+
 class ResultsError(ValueError):
     """A results file that cannot be scored."""
+
+
+class IncompleteRun(ResultsError):
+    """A run without some of the leaderboard's subtasks, while partial runs are not allowed."""
+
+    def __init__(self, missing: Iterable[str]):
+        self.missing = tuple(missing)
+        super().__init__(
+            f"partial run refused: {len(self.missing)} leaderboard subtasks did not run: "
+            f"{', '.join(self.missing)} (EVAL_ALLOW_PARTIAL=true publishes partial runs, marked "
+            "as such)"
+        )
+
+
+def missing_subtasks(tasks: Iterable[str]) -> tuple[str, ...]:
+    """The leaderboard subtasks that are not among `tasks` (leaf task names), in order."""
+    present = set(tasks)
+    return tuple(
+        name for names in LEADERBOARD_SUBTASKS.values() for name in names if name not in present
+    )
+
+
+def require_complete(missing: Iterable[str]) -> None:
+    """Raise IncompleteRun for missing subtasks, unless the operator allows partial runs."""
+    missing = tuple(missing)
+    if missing and not settings.EVAL_ALLOW_PARTIAL:
+        raise IncompleteRun(missing)
 
 
 @dataclass(frozen=True)
 class Evaluation:
     subtasks: SubtaskResults
     scores: Scores
-    complete: bool  # every leaderboard subtask ran
+    missing: tuple[str, ...]  # the leaderboard subtasks that did not run
     seconds: float | None  # lm-eval's total evaluation time
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
 
 
 def _metric(results: Mapping[str, Any], task: str, metric: str) -> float:
@@ -113,16 +162,16 @@ def parse(file: Mapping[str, Any]) -> Evaluation:
         musr_raw=_raw(file, "musr", tasks["musr"], "acc_norm"),
         mmlu_pro=_metric(results, "leaderboard_mmlu_pro", "acc"),
     )
-    complete = set(bbh) == set(BBH_CHOICES) and set(musr) == set(MUSR_CHOICES)
+    absent = missing_subtasks(results)
     seconds = file.get("total_evaluation_time_seconds")
     try:
-        scores = score(subtasks, complete=complete)
+        scores = score(subtasks, complete=not absent)
     except ValueError as exc:
         raise ResultsError(str(exc)) from exc
     return Evaluation(
         subtasks=subtasks,
         scores=scores,
-        complete=complete,
+        missing=absent,
         seconds=float(seconds) if seconds is not None else None,
     )
 

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +21,27 @@ from typing import Any
 
 from django.conf import settings
 
+from submissions.evaluation.results import (
+    LEADERBOARD_SUBTASKS,
+    IncompleteRun,
+    missing_subtasks,
+    require_complete,
+)
 from submissions.models import EvalRequest
 
 logger = logging.getLogger(__name__)
 
-DTYPES = {"float16": "float16", "bfloat16": "bfloat16", "8bit": "auto", "4bit": "auto"}
-QUANTIZATION = {"8bit": {"load_in_8bit": True}, "4bit": {"load_in_4bit": True}}
+# What each precision sets in the hf and vllm backends' model arguments. A quantized model's
+# dtype is its compute dtype (lm-eval's default, "auto", unless the operator sets one).
+PRECISION_ARGS: dict[str, dict[str, Any]] = {
+    "float16": {"dtype": "float16"},
+    "bfloat16": {"dtype": "bfloat16"},
+    "8bit": {"load_in_8bit": True},
+    "4bit": {"load_in_4bit": True},
+    "gptq": {"autogptq": True},
+}
+QUANTIZATION_KEYS = ("load_in_8bit", "load_in_4bit", "autogptq")
+DTYPE_ALIASES = {"half": "float16", "torch.float16": "float16", "torch.bfloat16": "bfloat16"}
 LOG_LINES = 200
 
 
@@ -60,17 +75,42 @@ def parse_model_args(text: str) -> dict[str, Any]:
     return args
 
 
+def _normalized(value: Any) -> str:
+    text = str(value).strip().lower()
+    return DTYPE_ALIASES.get(text, text)
+
+
+def precision_conflicts(precision: str, operator: dict[str, Any]) -> list[str]:
+    """The operator's model arguments that would make the model run in another precision than
+    the request's (which the entry states): a different dtype of a 16-bit precision, or a
+    quantization the request did not ask for."""
+    wanted = PRECISION_ARGS[precision]
+    conflicts = []
+    for key, value in operator.items():
+        if key in wanted:
+            if _normalized(value) != _normalized(wanted[key]):
+                conflicts.append(f"{key}={value}")
+        elif key in QUANTIZATION_KEYS and _normalized(value) not in ("false", "0", ""):
+            conflicts.append(f"{key}={value}")
+    return conflicts
+
+
 def model_args(request: EvalRequest) -> dict[str, Any]:
     """The backend's model arguments: the request's model at its sha and precision, then the
-    operator's EVAL_MODEL_ARGS on top (e.g. a local path, device or base_url)."""
+    operator's EVAL_MODEL_ARGS on top (e.g. a local path, device or base_url). Raises
+    EvaluationError when those would change the precision the entry is published with."""
     args: dict[str, Any]
+    operator = parse_model_args(settings.EVAL_MODEL_ARGS)
     if settings.EVAL_BACKEND in ("hf", "vllm"):
+        conflicts = precision_conflicts(request.precision, operator)
+        if conflicts:
+            raise EvaluationError(
+                f"EVAL_MODEL_ARGS sets {', '.join(conflicts)}, which disagrees with the "
+                f"requested precision {request.precision}: the run was not started (the entry "
+                "would state a precision the model did not run in)"
+            )
         args = {"pretrained": request.model_name, "revision": request.revision}
-        if request.precision == "gptq":
-            args["autogptq"] = True
-        else:
-            args["dtype"] = DTYPES[request.precision]
-            args.update(QUANTIZATION.get(request.precision, {}))
+        args.update(PRECISION_ARGS[request.precision])
         if request.weight_type == "Adapter" and request.base_model:
             args.update(pretrained=request.base_model, peft=request.model_name)
         elif request.weight_type == "Delta" and request.base_model:
@@ -78,7 +118,7 @@ def model_args(request: EvalRequest) -> dict[str, Any]:
             args["pretrained"] = request.base_model
     else:  # an OpenAI-compatible server that serves the model under its name
         args = {"model": request.model_name}
-    args.update(parse_model_args(settings.EVAL_MODEL_ARGS))
+    args.update(operator)
     for key in ("device", "batch_size"):  # simple_evaluate's own arguments (EVAL_DEVICE...)
         if args.pop(key, None) is not None:
             logger.warning("EVAL_MODEL_ARGS: %s is set by EVAL_%s, ignored here", key, key.upper())
@@ -119,6 +159,47 @@ def _task_manager() -> Any:
     include = settings.EVAL_INCLUDE_PATH
     # Our own tasks only: lm-eval's full index takes ~20 s to build.
     return TaskManager(include_path=include, include_defaults=not include)
+
+
+def leaf_tasks(manager: Any, names: Iterable[str]) -> set[str]:
+    """The leaf tasks that `names` (tasks, groups or tags) expand to, read from lm-eval's task
+    index without loading any dataset. A name the index does not know stands for itself."""
+    index = manager.task_index
+    leaves: set[str] = set()
+    pending, seen = list(names), set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        entry = index.get(name)
+        kind = entry.kind.name if entry is not None else "TASK"
+        if kind == "GROUP":
+            for item in (entry.cfg or {}).get("task", []):
+                child = item if isinstance(item, str) else item.get("task") or item.get("group")
+                if isinstance(child, str):
+                    pending.append(child)
+        elif kind == "TAG":
+            pending.extend(entry.tags)
+        else:
+            leaves.add(name)
+    return leaves
+
+
+def check_planned_tasks(manager: Any) -> None:
+    """Refuse, before the model is loaded, a run of EVAL_TASKS that could not be published: one
+    missing leaderboard subtasks (unless EVAL_ALLOW_PARTIAL), or a benchmark without any."""
+    planned = leaf_tasks(manager, settings.EVAL_TASKS)
+    empty = [bench for bench, names in LEADERBOARD_SUBTASKS.items() if not planned & set(names)]
+    if empty:
+        raise EvaluationError(f"EVAL_TASKS runs no subtask of {', '.join(empty)}")
+    missing = missing_subtasks(planned)
+    try:
+        require_complete(missing)
+    except IncompleteRun as exc:
+        raise EvaluationError(str(exc)) from exc
+    if missing:
+        logger.warning("partial run (EVAL_ALLOW_PARTIAL): %s will not run", ", ".join(missing))
 
 
 PUNKT_FILES = ("collocations.tab", "sent_starters.txt", "abbrev_types.txt", "ortho_context.tab")
@@ -177,8 +258,27 @@ def _hub_environment() -> None:
         os.environ.setdefault("HF_TOKEN", settings.HF_TOKEN)
 
 
+def _simple_evaluate(lm_eval: Any, request: EvalRequest, args: dict[str, Any], tasks: Any) -> Any:
+    return lm_eval.simple_evaluate(
+        model=settings.EVAL_BACKEND,
+        model_args=args,
+        tasks=list(settings.EVAL_TASKS),
+        task_manager=tasks,
+        batch_size=settings.EVAL_BATCH_SIZE,
+        device=settings.EVAL_DEVICE,
+        limit=settings.EVAL_LIMIT,
+        apply_chat_template=request.use_chat_template,
+        fewshot_as_multiturn=request.use_chat_template,
+        gen_kwargs=(
+            f"max_gen_toks={settings.EVAL_MAX_GEN_TOKS}" if settings.EVAL_MAX_GEN_TOKS else None
+        ),
+        log_samples=False,
+    )
+
+
 def run(request: EvalRequest, *, progress: Callable[[str], None] | None = None) -> Outcome:
-    """Evaluate `request`'s model on EVAL_TASKS; raises EvaluationError when the model fails."""
+    """Evaluate `request`'s model on EVAL_TASKS; raises EvaluationError when the model fails, or
+    before it is loaded when the run could not be published as asked (precision, subtasks)."""
     try:
         import lm_eval
     except ImportError as exc:
@@ -186,31 +286,22 @@ def run(request: EvalRequest, *, progress: Callable[[str], None] | None = None) 
             "lm-eval is not installed on this worker: pip install '.[eval]'"
         ) from exc
     _hub_environment()
-    ensure_punkt_tab()
     args = model_args(request)
     say = progress or (lambda message: None)
-    say(f"evaluating {request.model_name} on {', '.join(settings.EVAL_TASKS)}")
-    started = time.monotonic()
     with _captured_log() as tail:
-        logger.info("model %s with %s", settings.EVAL_BACKEND, args)
         try:
-            output = lm_eval.simple_evaluate(
-                model=settings.EVAL_BACKEND,
-                model_args=args,
-                tasks=list(settings.EVAL_TASKS),
-                task_manager=_task_manager(),
-                batch_size=settings.EVAL_BATCH_SIZE,
-                device=settings.EVAL_DEVICE,
-                limit=settings.EVAL_LIMIT,
-                apply_chat_template=request.use_chat_template,
-                fewshot_as_multiturn=request.use_chat_template,
-                gen_kwargs=(
-                    f"max_gen_toks={settings.EVAL_MAX_GEN_TOKS}"
-                    if settings.EVAL_MAX_GEN_TOKS
-                    else None
-                ),
-                log_samples=False,
-            )
+            tasks = _task_manager()
+            check_planned_tasks(tasks)
+        except EvaluationError as exc:
+            raise _with_log(exc, tail) from exc
+        except Exception as exc:  # a broken task folder
+            raise _with_log(EvaluationError(f"{type(exc).__name__}: {exc}"), tail) from exc
+        ensure_punkt_tab()
+        say(f"evaluating {request.model_name} on {', '.join(settings.EVAL_TASKS)}")
+        logger.info("model %s with %s", settings.EVAL_BACKEND, args)
+        started = time.monotonic()
+        try:
+            output = _simple_evaluate(lm_eval, request, args, tasks)
         except (MemoryError, ConnectionError, TimeoutError) as exc:
             raise _with_log(EvaluationUnavailable(f"{type(exc).__name__}: {exc}"), tail) from exc
         except Exception as exc:  # the harness raises anything a broken model provokes
