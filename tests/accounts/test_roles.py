@@ -42,13 +42,16 @@ BODIES: dict[str, dict[str, Any]] = {
     "/v1/datasets": {"name": "walk", "format": "jsonl", "content": '{"prompt": "x"}'},
     "/v1/benchmarks": {"name": "walk", "providers": [{"provider": "openai", "model": "tiny"}],
                        "dataset": "arithmetic"},
+    "/v1/auth/password": {"old_password": "pw-xxxxxxxx",
+                          "new_password": "a-much-better-passphrase"},
 }  # fmt: skip
-PLACES = {"{org}": "acme", "{name}": "tiny", "{user_id}": "alice", "{dataset}": "arithmetic"}
+PLACES = {"{org}": "acme", "{name}": "tiny", "{user_id}": "alice", "{dataset}": "arithmetic",
+          "{provider}": "openai"}  # fmt: skip
 
 
 def build_world(request: pytest.FixtureRequest, path: str) -> None:
     """What the paths name: a model on the local Hub and in the queue; a model provider."""
-    if path.startswith(("/v1/completions", "/v1/benchmarks")):
+    if path.startswith(("/v1/completions", "/v1/benchmarks", "/v1/providers")):
         request.getfixturevalue("llm")
     if not path.startswith(("/api/models/", "/api/votes/")):
         return
@@ -86,6 +89,10 @@ def test_role_table(
     if "{benchmark_id}" in path:
         owner = make_user("run-owner", "user") if caller == "anonymous" else user
         path = path.replace("{benchmark_id}", str(_benchmark(owner).pk))
+    for placeholder, make in OWNED.items():
+        if placeholder in path:  # the caller's own (somebody's, for anonymous callers)
+            owner = make_user("thing-owner", "user") if caller == "anonymous" else user
+            path = path.replace(placeholder, str(make(owner)))
     if "{id}" in path:
         owner = make_user("key-owner", "user") if caller == "anonymous" else user
         path = path.replace("{id}", str(services.api_key_create(owner=owner, name="k").api_key.pk))
@@ -103,6 +110,39 @@ def test_role_table(
         assert response.json()["error"]["code"] == (
             "UNAUTHORIZED" if expected == 401 else "FORBIDDEN"
         )
+
+
+def _completion(owner: Any) -> Any:
+    from benchmarks.models import Completion
+
+    return Completion.objects.create(
+        owner=owner, provider="openai", model="tiny", prompt="p", text="t", prompt_tokens=1,
+        completion_tokens=1, latency_ms=1.0, request_id="walk",
+    ).pk  # fmt: skip
+
+
+def _evaluation(owner: Any) -> Any:
+    from benchmarks.models import Evaluation
+
+    return Evaluation.objects.create(owner=owner, output="{}", score=1.0).pk
+
+
+def _own_dataset(owner: Any) -> str:
+    from benchmarks import services as benchmarks
+    from benchmarks.datasets import Item
+
+    return benchmarks.dataset_create(name="walk-own", items=[Item("x", {}, None)],
+                                     created_by=owner).name  # fmt: skip
+
+
+def _request(owner: Any) -> Any:
+    from tests.submissions.test_status import make_request
+
+    return make_request("acme/mine", submitter=owner, sender=owner.username).pk
+
+
+OWNED = {"{completion_id}": _completion, "{evaluation_id}": _evaluation,
+         "{own_dataset}": _own_dataset, "{request_id}": _request}  # fmt: skip
 
 
 def _benchmark(owner: Any) -> Any:
