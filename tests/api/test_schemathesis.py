@@ -40,7 +40,7 @@ CHECKS = [
     "response_schema_conformance",
 ]
 SEED = 20261204
-MAX_EXAMPLES = 15
+MAX_EXAMPLES = 12
 SECONDS_PER_RUN = 150  # 8 minutes at most for the runs together
 SESSION_ENDING = r"^/v1/auth/(logout|refresh)$"
 PASSWORD = "schemathesis-" + "p" * 12
