@@ -233,3 +233,17 @@ def test_allowed_partial_runs_still_need_every_benchmark(fixture_tasks) -> None:
     with pytest.raises(runner.EvaluationError, match="EVAL_TASKS runs no subtask of math"):
         runner.check_planned_tasks(manager)
     assert not EvalRequest.objects.exists()
+
+
+def test_the_evaluate_command_says_a_run_was_partial(settings, monkeypatch) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.EVAL_ALLOW_PARTIAL = True
+    make_request("acme/model")
+    outcome = runner.Outcome(results=partial_file(), seconds=60.0, log="")
+    monkeypatch.setattr(runner, "run", lambda request, progress=None: outcome)
+    output = StringIO()
+    call_command("evaluate", "acme/model", stdout=output)
+    assert "(partial: 3 leaderboard subtasks did not run)" in output.getvalue()

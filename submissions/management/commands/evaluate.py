@@ -57,6 +57,7 @@ class Command(BaseCommand):
         if not finished:
             raise CommandError(f"{claimed.status}: {claimed.reason}")
         entry = claimed.entry
-        self.stdout.write(
-            self.style.SUCCESS(f"FINISHED: average {entry.average:.2f}" if entry else "FINISHED")
-        )
+        message = f"FINISHED: average {entry.average:.2f}" if entry else "FINISHED"
+        if entry and entry.partial:
+            message += f" (partial: {len(entry.missing_subtasks)} leaderboard subtasks did not run)"
+        self.stdout.write(self.style.SUCCESS(message))
