@@ -8,6 +8,7 @@ import io
 import json
 import threading
 import time
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -51,7 +52,7 @@ def start(client: Any, **body: Any) -> str:
 
 def completed_run(client: Any, **body: Any) -> str:
     benchmark_id = start(client, **body)
-    assert runner.run(benchmark_id) == "completed"
+    assert runner.run(uuid.UUID(benchmark_id)) == "completed"
     return benchmark_id
 
 
@@ -120,7 +121,8 @@ def test_deleting_a_pending_run_cancels_it_first(
     finally:
         benchmark_progressed.disconnect(on_progress)
     assert seen == ["cancelled"]  # announced to its watchers
-    assert runner.run(benchmark_id) == "skipped"  # a worker that gets it later does nothing
+    # A worker that gets it later does nothing.
+    assert runner.run(uuid.UUID(benchmark_id)) == "skipped"
     assert not answers.requests
 
 
@@ -135,7 +137,7 @@ def test_deleting_a_running_run_stops_its_worker(alice, sums, answers, settings)
 
     def work() -> None:
         try:
-            outcome.append(runner.run(benchmark_id))
+            outcome.append(runner.run(uuid.UUID(benchmark_id)))
         finally:
             connections.close_all()
 

@@ -43,6 +43,7 @@ def test_the_submitter_cancels_a_pending_request(
     assert body["reason"] == "cancelled by the submitter"
     assert seen == [("PENDING", "CANCELLED")]  # announced (the /ws event, the status lists)
     change = MirrorChange.objects.filter(dataset="requests").order_by("id").last()
+    assert change is not None
     assert b'"status": "CANCELLED"' in bytes(change.content)  # mirrored
     assert EvalRequest.objects.get().finished_at is not None
     assert not EvalRequest.objects.queue().exists()  # out of the queue
