@@ -14,11 +14,12 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from drf_spectacular import openapi
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from rest_framework.request import Request
 
 from leaderboard_site.api.errors import CODES_BY_STATUS
 
@@ -147,7 +148,7 @@ class AutoSchema(openapi.AutoSchema):
 
     def _anonymous_allowed(self) -> bool:
         """Whether the view's own permissions let a caller without credentials in."""
-        caller = SimpleNamespace(method=self.method, auth=None, user=None)
+        caller = cast(Request, SimpleNamespace(method=self.method, auth=None, user=None))
         try:
             return all(p.has_permission(caller, self.view) for p in self.view.get_permissions())
         except Exception:  # a permission that needs more than this: not for anonymous callers
