@@ -247,3 +247,19 @@ def test_create_api_key_command_takes_an_expiry(alice: Any) -> None:
 
 def test_make_user_password_is_the_tests_default() -> None:
     assert make_user("carol", "viewer").check_password(PASSWORD)
+
+
+def test_the_admin_refuses_an_expiry_in_the_past(alice: Any, admin_user: Any) -> None:
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(admin_user)
+    form = {"user": alice.pk, "name": "ops", "role": "viewer"}
+    past = {**form, "expires_at_0": "2020-01-01", "expires_at_1": "00:00:00"}
+    refused = browser.post("/admin/accounts/apikey/add/", past)
+    assert refused.status_code == 200 and b"must be in the future" in refused.content
+    assert not ApiKey.objects.exists()
+    later = timezone.now() + dt.timedelta(days=30)
+    future = {**form, "expires_at_0": f"{later:%Y-%m-%d}", "expires_at_1": "00:00:00"}
+    assert browser.post("/admin/accounts/apikey/add/", future).status_code == 302
+    assert ApiKey.objects.get().expires_at is not None
