@@ -3,7 +3,8 @@
 CSV: a header row, then one row per item (`scores` as a JSON object). JSONL: a first line with
 the run itself (`{"type": "benchmark", ...}`, its results included), then one
 `{"type": "item", ...}` line per item. Rows are read with a cursor and sent in chunks, so a run
-of any size costs constant memory; under ASGI each chunk is made in the request's stream thread.
+of any size costs constant memory (gzipped as they go for clients that accept it); under ASGI
+each chunk is made in the request's stream thread.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.http import StreamingHttpResponse
+from django.utils.cache import patch_vary_headers
 from rest_framework.utils.encoders import JSONEncoder
 
 from benchmarks import selectors
@@ -55,6 +58,16 @@ def _jsonl_chunks(head: dict[str, Any], rows: Iterable[dict[str, Any]]) -> Itera
         yield ("\n".join(lines) + "\n").encode()
 
 
+def _gzipped(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The chunks as one gzip stream, each compressed as it comes (the middleware leaves
+    streaming responses be)."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: the gzip format
+    for chunk in chunks:
+        if compressed := compressor.compress(chunk):
+            yield compressed
+    yield compressor.flush()
+
+
 async def _in_thread(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
     """The chunks for an ASGI server: each made by a sync_to_async step (the request's stream
     thread, where its database connection lives), never on the event loop."""
@@ -70,12 +83,17 @@ async def _in_thread(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
 
 
 def export_response(
-    benchmark: Benchmark, *, fmt: str, head: dict[str, Any], asgi: bool
+    benchmark: Benchmark, *, fmt: str, head: dict[str, Any], asgi: bool, gzip: bool
 ) -> StreamingHttpResponse:
     rows = selectors.benchmark_export_rows(benchmark)
     chunks = _csv_chunks(rows) if fmt == "csv" else _jsonl_chunks(head, rows)
+    if gzip:
+        chunks = _gzipped(chunks)
     response = StreamingHttpResponse(
         _in_thread(chunks) if asgi else chunks, content_type=FORMATS[fmt]
     )
     response["Content-Disposition"] = f'attachment; filename="benchmark-{benchmark.pk}.{fmt}"'
+    patch_vary_headers(response, ("Accept-Encoding",))
+    if gzip:
+        response["Content-Encoding"] = "gzip"
     return response

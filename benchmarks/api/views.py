@@ -196,8 +196,11 @@ class BenchmarkViewSet(OwnedViewSet):
         if fmt not in FORMATS:
             raise ApiError("format must be csv or jsonl.", details={"format": fmt})
         benchmark = self.get_object()
-        return export_response(benchmark, fmt=fmt, head=BenchmarkSerializer(benchmark).data,
-                               asgi=isinstance(request._request, ASGIRequest))  # fmt: skip
+        return export_response(
+            benchmark, fmt=fmt, head=BenchmarkSerializer(benchmark).data,
+            asgi=isinstance(request._request, ASGIRequest),
+            gzip="gzip" in request.headers.get("Accept-Encoding", ""),
+        )  # fmt: skip
 
     @extend_schema(
         request=BenchmarkCreateSerializer,

@@ -252,6 +252,21 @@ def test_under_asgi_the_export_streams_from_a_thread(alice, sums, answers, monke
     assert [r["output"] for r in rows] == ["19", "64", "17", "42"]
 
 
+def test_export_is_gzipped_for_clients_that_take_it(alice_client, sums, answers) -> None:
+    import gzip
+
+    benchmark_id = completed_run(alice_client)
+    path = f"/v1/benchmarks/{benchmark_id}/export?format=jsonl"
+    plain = read_body(alice_client.get(path))
+    response = alice_client.get(path, HTTP_ACCEPT_ENCODING="gzip, br")
+    assert response["Content-Encoding"] == "gzip" and "Accept-Encoding" in response["Vary"]
+    unpacked = gzip.decompress(read_body(response)).decode()
+    assert [json.loads(line)["type"] for line in unpacked.splitlines()] == ["benchmark"] + [
+        "item"
+    ] * 4
+    assert len(unpacked) == len(plain)
+
+
 def test_export_refuses_an_unknown_format(alice_client, sums, answers) -> None:
     benchmark_id = completed_run(alice_client)
     response = alice_client.get(f"/v1/benchmarks/{benchmark_id}/export?format=xml")
