@@ -192,6 +192,8 @@ def test_the_new_password_must_pass_the_rules(alice: Any, settings: Any) -> None
     assert response.status_code == 400
     assert response.json()["error"]["details"]["fields"]["new_password"]
     assert change(bearer(login()), new="", old=PASSWORD).status_code == 400  # blank
+    seven = change(bearer(login()), new="x" * 7)
+    assert seven.status_code == 400 and "new_password" in seven.json()["error"]["details"]["fields"]
 
 
 def test_hub_token_users_have_no_password_to_change(db: Any) -> None:

@@ -20,7 +20,10 @@ class TokenSerializer(serializers.Serializer):
 
 class PasswordChangeSerializer(serializers.Serializer):
     old_password = serializers.CharField(max_length=1024, trim_whitespace=False, write_only=True)
-    new_password = serializers.CharField(max_length=1024, trim_whitespace=False, write_only=True)
+    new_password = serializers.CharField(
+        min_length=8, max_length=1024, trim_whitespace=False, write_only=True,
+        help_text="at least 8 characters, and Django's password rules where configured",
+    )  # fmt: skip
 
 
 class ApiKeyCreateSerializer(serializers.Serializer):
