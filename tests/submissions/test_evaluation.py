@@ -2,7 +2,7 @@
 
 The scores asserted are the ones this model really gets on tests/fixtures/lm_eval_tasks
 (greedy decoding in bfloat16, the requests' precision; lm-eval's fixed seeds; answers capped at
-32 tokens): not perfect ones. The fixtures run one to three items of seven of the leaderboard's
+32 tokens): not perfect ones. The fixtures run three to five items of seven of the leaderboard's
 39 subtasks, so the tests allow partial runs (EVAL_ALLOW_PARTIAL) and the entry is marked
 partial; tests/submissions/test_evaluation_rules.py proves the refusal without a model.
 The fixtures hold items on which the metrics the leaderboard does not use give other numbers
