@@ -6,7 +6,6 @@ plugin that spins forever, through the same entry points."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +18,7 @@ import pytest
 from benchmarks import runner, services
 from benchmarks.datasets import Item
 from tests.support.live import LiveServer
+from tests.support.meanwhile import probed_during
 
 PATHOLOGICAL = {"output": "a" * 29 + "!", "metrics": ["regex"], "parameters": {"pattern": "(a+)+$"}}
 
@@ -63,24 +63,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServe
 
 def _health_while(server: LiveServer, work: Any) -> tuple[Any, list[float]]:
     """Run `work` while another thread asks /health every 20 ms; their latencies in ms."""
-    latencies: list[float] = []
-    done = threading.Event()
 
     def probe() -> None:
-        while not done.is_set():
-            started = time.perf_counter()
-            status, _ = _call(f"{server.url}/health", timeout=10)
-            assert status == 200
-            latencies.append((time.perf_counter() - started) * 1000)
-            time.sleep(0.02)
+        assert _call(f"{server.url}/health", timeout=10)[0] == 200
 
-    prober = threading.Thread(target=probe)
-    prober.start()
-    try:
-        return work(), latencies
-    finally:
-        done.set()
-        prober.join()
+    return probed_during(work, probe, every=0.02)
 
 
 def _graphql(body: dict[str, Any]) -> dict[str, Any]:

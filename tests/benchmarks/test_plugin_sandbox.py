@@ -4,7 +4,6 @@ caller's interpreter, and the next call gets a fresh process."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from typing import Any
 
@@ -13,27 +12,15 @@ import pytest
 from benchmarks.metrics import registry
 from benchmarks.metrics.base import Case
 from leaderboard_site.api.errors import ApiError
+from tests.support.meanwhile import probed_during
 
 pytestmark = pytest.mark.django_db
 
 
 def _ticks_during(work: Any) -> tuple[Any, int]:
-    """How often a thread of this process got to run Python code while `work` ran."""
-    ticks, done = 0, threading.Event()
-
-    def count() -> None:
-        nonlocal ticks
-        while not done.is_set():
-            ticks += 1
-            time.sleep(0.001)
-
-    counter = threading.Thread(target=count)
-    counter.start()
-    try:
-        return work(), ticks
-    finally:
-        done.set()
-        counter.join()
+    """How often a thread of this process got to run Python code (every ms) while `work` ran."""
+    result, ticks = probed_during(work, lambda: None, every=0.001)
+    return result, len(ticks)
 
 
 def test_a_spinning_plugin_is_killed_at_the_timeout_and_the_process_keeps_running(
