@@ -22,7 +22,7 @@ CHANGED_ITEMS_SHOWN = 1000
 
 
 def plugin_row(plugin: registry.Plugin) -> dict[str, Any]:
-    """A plugin as REST and GraphQL show it (seed 002's plugin shape)."""
+    """A plugin as REST and GraphQL show it (the Test Bench API's plugin shape)."""
     return {"id": plugin.id, "name": plugin.name, "version": plugin.version,
             "plugin_type": "evaluator", "status": plugin.status,
             "description": plugin.description or plugin.error}  # fmt: skip

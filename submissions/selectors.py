@@ -60,9 +60,9 @@ def _listed(requests: QuerySet[EvalRequest]) -> QuerySet[EvalRequest]:
 
 
 def request_item(request: EvalRequest) -> dict[str, Any]:
-    """One request (fetched through `_listed()`) as the status endpoints show it (seed 000's
-    fields, plus a few of ours: `partial` and `missing_subtasks` say that a finished run was
-    published without some leaderboard subtasks).
+    """One request (fetched through `_listed()`) as the status endpoints show it (the Open LLM
+    Leaderboard API's fields, plus a few of ours: `partial` and `missing_subtasks` say that a
+    finished run was published without some leaderboard subtasks).
 
     wait_time is the time spent in the queue: until now while pending, until the evaluation
     started after that.

@@ -1,4 +1,4 @@
-"""The Test Bench's part of /graphql (seed 002): plugins, createCompletion, createEvaluation.
+"""The Test Bench API's part of /graphql: plugins, createCompletion, createEvaluation.
 
 Inputs are checked by the REST serializers and handed to the same services, so a GraphQL call
 and a REST call with the same values give the same result, or the same error.

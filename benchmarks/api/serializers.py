@@ -1,4 +1,5 @@
-"""Request and response shapes of /v1/completions, /v1/evaluations and /v1/plugins (seed 002)."""
+"""Request and response shapes of the Test Bench API's /v1/completions, /v1/evaluations and
+/v1/plugins."""
 
 from __future__ import annotations
 

@@ -33,7 +33,8 @@ class HasRole(BasePermission):
 
 
 def acting_user(request: Request, claimed: str | None) -> User:
-    """The caller, who may name themselves in a `user_id` field (seed 000) but nobody else."""
+    """The caller, who may name themselves in a `user_id` field (as the Open LLM Leaderboard API
+    allows) but nobody else."""
     principal = principal_of(request)
     if principal is None:
         raise Unauthorized("Authentication required.")

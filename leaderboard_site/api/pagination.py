@@ -1,4 +1,4 @@
-"""Seed 002's list shape: {items, total, page, page_size, total_pages}."""
+"""The Test Bench API's list shape: {items, total, page, page_size, total_pages}."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`/ws`: the event stream of seed 002. The consumer authenticates, joins and leaves groups,
+"""`/ws`: the Test Bench API's event stream. The consumer authenticates, joins and leaves groups,
 and forwards events; nothing else.
 
 Messages in: `{"type": "subscribe" | "unsubscribe", "topics": [...], "request_id"?}` and

@@ -35,7 +35,9 @@ class SubmitSerializer(serializers.Serializer):
     model_type = model_type_field()
     use_chat_template = serializers.BooleanField(default=False)
     user_id = serializers.CharField(
-        required=False, allow_blank=True, help_text="your own username, if sent (seed 000)"
+        required=False,
+        allow_blank=True,
+        help_text="your own username, if sent (as the Open LLM Leaderboard API has it)",
     )
 
 

@@ -84,7 +84,8 @@ def test_writes_have_their_own_stricter_bucket(settings: Any, alice_client: APIC
 
 def _login(address: str, username: str, password: str = "guess") -> Any:
     client = APIClient(REMOTE_ADDR=address)
-    return client.post("/v1/auth/login", {"username": username, "password": password}, format="json")
+    body = {"username": username, "password": password}
+    return client.post("/v1/auth/login", body, format="json")
 
 
 def test_logins_are_limited_per_address(settings: Any) -> None:
@@ -103,7 +104,7 @@ def test_guessing_from_many_addresses_does_not_lock_the_user_out(settings: Any) 
     make_user("target", "user", password="the-right-one")
     assert _login("198.51.100.7", "target", "the-right-one").status_code == 200  # home
 
-    for n in range(3):  # one address: its own window fills
+    for _ in range(3):  # one address: its own window fills
         assert _login("192.0.2.1", "target").status_code == 401
     one = _login("192.0.2.1", "target")
     assert one.status_code == 429 and one.json()["error"]["details"]["scope"] == "login-user-ip"

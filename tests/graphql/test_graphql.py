@@ -1,4 +1,4 @@
-"""/graphql: seed 002's schema, the same three credentials, roles and error codes as REST."""
+"""/graphql: the Test Bench API's schema, the same credentials, roles and error codes as REST."""
 
 from __future__ import annotations
 

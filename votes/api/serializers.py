@@ -16,7 +16,9 @@ class VoteTargetSerializer(serializers.Serializer):
     revision = serializers.RegexField(SHA, required=False, help_text="default: the model's sha")
     precision = precision_field(required=False)
     user_id = serializers.CharField(
-        required=False, allow_blank=True, help_text="your own username, if sent (seed 000)"
+        required=False,
+        allow_blank=True,
+        help_text="your own username, if sent (as the Open LLM Leaderboard API has it)",
     )
 
 

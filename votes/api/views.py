@@ -2,7 +2,7 @@
 
 `/api/votes/{org}/{name}` is routed by method, so that models of organizations named `user` or
 `model` can be voted on: POST and DELETE always mean the model org/name; GET of `user/{name}`
-lists that person's votes (seed 000) and any other GET gives the model's counts.
+lists that person's votes (the Open LLM Leaderboard API) and any other GET gives the model's counts.
 """
 
 from __future__ import annotations
