@@ -55,9 +55,9 @@ def _rows(data: bytes, fmt: str) -> list[tuple[int, Any]]:
         raise DatasetError([{"line": line, "field": None,
                              "message": f"not UTF-8 text: {exc.reason}"}]) from exc  # fmt: skip
     if "\x00" in text:  # PostgreSQL stores no NUL
-        line = text[: text.index("\x00")].count("\n") + 1
+        at = text[: text.index("\x00")].count("\n") + 1
         raise DatasetError(
-            [{"line": line, "field": None, "message": "NUL characters are not accepted"}]
+            [{"line": at, "field": None, "message": "NUL characters are not accepted"}]
         )
     if fmt == "jsonl":
         rows = []

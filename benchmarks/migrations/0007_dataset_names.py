@@ -7,7 +7,7 @@ def settle_owners(apps, schema_editor):
     """Each existing name belongs to its first version's creator (none: the system's)."""
     Dataset = apps.get_model("benchmarks", "Dataset")
     DatasetName = apps.get_model("benchmarks", "DatasetName")
-    first = {}
+    first: dict[str, int | None] = {}
     for name, owner_id in Dataset.objects.order_by("name", "version").values_list(
         "name", "created_by_id"
     ):

@@ -55,7 +55,8 @@ class RequestItemSerializer(serializers.Serializer):
     submission_time = serializers.DateTimeField()
     wait_time = serializers.CharField(help_text="time in the queue, e.g. '42.0s'")
     reason = serializers.CharField(help_text="why it failed or was cancelled")
-    partial = serializers.BooleanField(
+    # (DRF's metaclass takes declared fields off the class: no clash with Serializer.partial.)
+    partial = serializers.BooleanField(  # type: ignore[assignment]
         help_text="published without some leaderboard subtasks (EVAL_ALLOW_PARTIAL)"
     )
     missing_subtasks = serializers.ListField(
