@@ -51,9 +51,9 @@ def _rows(data: bytes, fmt: str) -> list[tuple[int, Any]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise DatasetError([{"line": line, "field": None,
-                             "message": f"not UTF-8 text: {exc.reason}"}]) from exc  # fmt: skip
+        at = data[: exc.start].count(b"\n") + 1
+        problem = {"line": at, "field": None, "message": f"not UTF-8 text: {exc.reason}"}
+        raise DatasetError([problem]) from exc
     if "\x00" in text:  # PostgreSQL stores no NUL
         at = text[: text.index("\x00")].count("\n") + 1
         raise DatasetError(
