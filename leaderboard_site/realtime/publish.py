@@ -10,7 +10,8 @@ import time
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import channel_layers, get_channel_layer
 from django.conf import settings
 
 from leaderboard_site.realtime import bridge, topics
@@ -30,9 +31,24 @@ def publish(topic: str, data: dict[str, Any], *, owner_id: int | None = None) ->
     publish_many([(topic, data, owner_id, int(time.time() * 1000))])
 
 
-def publish_many(events: list[Event], *, loop: asyncio.AbstractEventLoop | None = None) -> None:
+class OwnLayer:
+    """A publishing thread's own event loop and channel layer, made on first use and kept: the
+    server's layer belongs to the server's loop, and a loop per batch would connect anew."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.layer: Any = None
+
+    def send(self, rows: list[tuple[list[str], dict[str, Any]]]) -> None:
+        if self.loop is None:
+            self.loop = asyncio.new_event_loop()
+            self.layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+        self.loop.run_until_complete(_send(rows, self.layer))
+
+
+def publish_many(events: list[Event], *, own: OwnLayer | None = None) -> None:
     """`publish` for a batch: one insert through the database relay, one pass through the layer
-    (in `loop`, for a thread that keeps its own, else in a loop of async_to_sync's)."""
+    (`own`'s, for a thread that keeps one, else the server's in a loop of async_to_sync's)."""
     if not settings.ENABLE_WEBSOCKET or not events:
         return
     rows = [(topics.groups_to_publish(topic, owner_id=owner_id),
@@ -42,17 +58,16 @@ def publish_many(events: list[Event], *, loop: asyncio.AbstractEventLoop | None 
         if settings.REALTIME_RELAY:  # no shared layer: through the database (bridge.py)
             bridge.store_many(rows)
             return
-        if loop is not None:
-            loop.run_until_complete(_send(rows))
+        if own is not None:
+            own.send(rows)
         else:
-            async_to_sync(_send)(rows)
+            async_to_sync(_send)(rows, get_channel_layer())
     except Exception:  # the event stream is best effort; the database has the truth
         names = ", ".join(sorted({topic for topic, *_ in events}))
         logger.warning("could not publish %s", names, exc_info=True)
 
 
-async def _send(rows: list[tuple[list[str], dict[str, Any]]]) -> None:
-    layer = get_channel_layer()
+async def _send(rows: list[tuple[list[str], dict[str, Any]]], layer: Any) -> None:
     for groups, message in rows:
         for group in groups:
             await layer.group_send(group, message)

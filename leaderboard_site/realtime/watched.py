@@ -11,7 +11,6 @@ this process, so a request or a plugin call never waits for the channel layer or
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import queue
@@ -80,14 +79,14 @@ class _Publisher:
             self.dropped += 1
 
     def _run(self) -> None:
-        from leaderboard_site.realtime.publish import publish_many
+        from leaderboard_site.realtime.publish import OwnLayer, publish_many
 
-        loop = asyncio.new_event_loop()  # one loop for the thread: the layer keeps its connection
+        own = OwnLayer()
         while True:
             batch = [self.pending.get()]
             while len(batch) < BATCH and not self.pending.empty():
                 batch.append(self.pending.get_nowait())
-            publish_many(batch, loop=loop)
+            publish_many(batch, own=own)
             connection.close()  # the database relay's connection: not held between batches
             if self.dropped:
                 logger.warning("dropped %d watched events (publishing fell behind)", self.dropped)
