@@ -32,6 +32,7 @@ if settings.ENABLE_REST:
         path("api/votes/", include("votes.api.urls")),
         path("v1/auth/", include("leaderboard_site.accounts.api.urls")),
         path("v1/", include("benchmarks.api.urls")),
+        path("v1/", include("webhooks.api.urls")),
     ]
 
 if settings.ENABLE_GRAPHQL:

@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "submissions",
     "votes",
     "benchmarks",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -136,6 +137,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: a replayed answer skips only the view, and the answer it keeps is not gzipped yet.
+    "leaderboard_site.api.idempotency.idempotency",
 ]
 
 ROOT_URLCONF = "leaderboard_site.urls"
@@ -502,3 +505,28 @@ PLUGIN_TIMEOUT = env.float("PLUGIN_TIMEOUT", 10.0, minimum=0.01)
 # the address space each may use (MB; 0 for no cap).
 PLUGIN_PROCESSES = env.int("PLUGIN_PROCESSES", 2, minimum=1)
 PLUGIN_MEMORY_MB = env.int("PLUGIN_MEMORY_MB", 1024, minimum=0)
+
+# --- Idempotency-Key (leaderboard_site/api/idempotency.py) ------------------------------------
+# Seconds a key's answer is replayed; beat forgets older keys every hour.
+IDEMPOTENCY_TTL = env.int("IDEMPOTENCY_TTL", 86400, minimum=60)
+CELERY_BEAT_SCHEDULE["purge-idempotency-keys"] = {
+    "task": "leaderboard_site.api.tasks.idempotency_keys_purge",
+    "schedule": 3600,
+    "options": {"expires": 3600},
+}
+
+# --- webhooks (the webhooks app) --------------------------------------------------------------
+# A delivery is tried again (1 min, 2, 4... at most WEBHOOK_BACKOFF_MAX seconds apart) until
+# WEBHOOK_RETRY_SECONDS after its event; an endpoint failing that long is disabled.
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", 10.0, minimum=0.1)
+WEBHOOK_RETRY_SECONDS = env.int("WEBHOOK_RETRY_SECONDS", 86400, minimum=60)
+WEBHOOK_BACKOFF_MAX = env.int("WEBHOOK_BACKOFF_MAX", 3600, minimum=60)
+# Endpoints resolving to loopback, private, link-local, multicast or reserved addresses are
+# refused, unless WEBHOOK_ALLOW_PRIVATE or their address is in WEBHOOK_ALLOWED_NETWORKS (CIDRs).
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS")
+CELERY_BEAT_SCHEDULE["webhook-deliveries"] = {
+    "task": "webhooks.tasks.deliveries_due",
+    "schedule": 60,
+    "options": {"expires": 60},
+}

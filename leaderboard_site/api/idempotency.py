@@ -1,0 +1,204 @@
+"""`Idempotency-Key`: a retried POST gets the first answer instead of doing the work twice.
+
+On the routes of `ROUTES` (every POST of /v1 but /v1/auth/*, whose answers carry tokens and
+once-shown keys, plus submissions and votes), a signed-in caller's key is claimed by inserting
+its row in a transaction of its own before the view runs, so two requests racing with one key
+collide on the (caller, key) unique constraint and only one does the work. The other gets:
+- the first answer (status, content type, body; `Idempotent-Replayed: true`) once it is stored,
+  when its method, path (with the query) and body hash the same;
+- 409 `IN_PROGRESS` (with `Retry-After`) while the first still runs: it never waits;
+- 422 `IDEMPOTENCY_KEY_REUSED` for another request under the same key.
+Answers of 500 and above and streamed answers are not kept: the key is released, and the
+retry does the work again. Anonymous callers' keys are ignored (those routes refuse them
+anyway), as are keys on other routes. Keys live `IDEMPOTENCY_TTL` seconds (24 h); beat purges
+older ones, and an older row still there is replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, sync_to_async
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.utils import timezone
+from django.utils.decorators import sync_and_async_middleware
+
+from leaderboard_site.api.errors import ApiError, error_response
+from leaderboard_site.api.models import IdempotencyKey
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+ROUTES = re.compile(r"^/v1/(?!auth(?:/|$)).+|^/api/models/submit$|^/api/votes/[^/]+/[^/]+$")
+KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as a header carries it
+IN_PROGRESS_RETRY_AFTER = 1
+
+Handler = Callable[[HttpRequest], Any]
+
+
+def applies(method: str, path: str) -> bool:
+    """Whether a request (or an OpenAPI path template) takes an Idempotency-Key."""
+    return method == "POST" and ROUTES.match(path) is not None
+
+
+class Claim:
+    """A key this request holds: `finish` keeps its answer or releases it."""
+
+    def __init__(self, row: IdempotencyKey) -> None:
+        self.row = row
+
+    def finish(self, response: HttpResponseBase) -> None:
+        if response.status_code >= 500 or response.streaming:
+            IdempotencyKey.objects.filter(pk=self.row.pk).delete()
+            return
+        IdempotencyKey.objects.filter(pk=self.row.pk).update(
+            status_code=response.status_code,
+            content_type=response.get("Content-Type", ""),
+            body=response.content,  # type: ignore[attr-defined]
+        )
+
+    def release(self) -> None:
+        IdempotencyKey.objects.filter(pk=self.row.pk).delete()
+
+
+def request_hash(request: HttpRequest) -> str:
+    digest = hashlib.sha256(f"{request.method}\n{request.get_full_path()}\n".encode())
+    digest.update(request.body)
+    return digest.hexdigest()
+
+
+def _caller(request: HttpRequest) -> str | None:
+    from leaderboard_site.accounts.authentication import resolve
+
+    try:
+        principal = resolve(request)
+    except ApiError:
+        return None  # bad credentials: the view refuses them
+    return principal.rate_key if principal else None
+
+
+def _insert(caller: str, key: str, digest: str) -> IdempotencyKey | None:
+    try:
+        with transaction.atomic():
+            return IdempotencyKey.objects.create(caller=caller, key=key, request_hash=digest)
+    except IntegrityError:
+        return None
+
+
+def claim(request: HttpRequest) -> Claim | HttpResponseBase | None:
+    """The key's claim for this request, the answer to give instead of running it, or None
+    when the request carries no key that counts."""
+    key = request.headers.get(HEADER)
+    if key is None or not applies(request.method or "", request.path):
+        return None
+    if not KEY_PATTERN.match(key):
+        return error_response(
+            400, f"{HEADER} must be 1 to 255 visible ASCII characters.",
+            details={"fields": {HEADER: ["1 to 255 visible ASCII characters."]}},
+        )  # fmt: skip
+    caller = _caller(request)
+    if caller is None:
+        return None
+    digest = request_hash(request)
+    for _ in range(2):
+        row = _insert(caller, key, digest)
+        if row is not None:
+            return Claim(row)
+        answer = _existing(caller, key, digest)
+        if answer is not None:
+            return answer
+    return _in_progress(key)
+
+
+def _existing(caller: str, key: str, digest: str) -> HttpResponseBase | None:
+    """The answer for a key already claimed; None when its row had expired (and is gone now)."""
+    expired = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_TTL)
+    row = IdempotencyKey.objects.filter(caller=caller, key=key).first()
+    if row is None:
+        return None  # released meanwhile: claim it again
+    if row.created_at < expired:
+        IdempotencyKey.objects.filter(pk=row.pk, created_at__lt=expired).delete()
+        return None
+    if row.request_hash != digest:
+        return error_response(
+            422,
+            f"This {HEADER} was used for another request (another method, path or body).",
+            code="IDEMPOTENCY_KEY_REUSED",
+            details={"key": key},
+        )
+    if row.status_code is None:
+        return _in_progress(key)
+    response = HttpResponse(bytes(row.body or b""), status=row.status_code,
+                            content_type=row.content_type or None)  # fmt: skip
+    response[REPLAYED_HEADER] = "true"
+    return response
+
+
+def _in_progress(key: str) -> HttpResponseBase:
+    return error_response(
+        409,
+        f"A request with this {HEADER} is still in progress; retry shortly for its answer.",
+        code="IN_PROGRESS",
+        details={"key": key},
+        headers={"Retry-After": str(IN_PROGRESS_RETRY_AFTER)},
+        retry_after=IN_PROGRESS_RETRY_AFTER,
+    )
+
+
+def purge() -> int:
+    """Forget keys older than IDEMPOTENCY_TTL (beat, hourly)."""
+    expired = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_TTL)
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=expired).delete()
+    return deleted
+
+
+def _wants_key(request: HttpRequest) -> bool:
+    return HEADER in request.headers and applies(request.method or "", request.path)
+
+
+@sync_and_async_middleware
+def idempotency(get_response: Handler) -> Handler:
+    """The middleware: claim before the view, keep (or release) its answer after."""
+    if iscoroutinefunction(get_response):
+        claim_async = sync_to_async(claim)
+
+        async def async_middleware(request: HttpRequest) -> HttpResponseBase:
+            if not _wants_key(request):
+                return await get_response(request)  # type: ignore[no-any-return]
+            held = await claim_async(request)
+            if held is not None and not isinstance(held, Claim):
+                return held
+            try:
+                response = await get_response(request)
+            except BaseException:
+                if held is not None:
+                    await sync_to_async(held.release)()
+                raise
+            if held is not None:
+                await sync_to_async(held.finish)(response)
+            return response  # type: ignore[no-any-return]
+
+        return async_middleware
+
+    def middleware(request: HttpRequest) -> HttpResponseBase:
+        if not _wants_key(request):
+            return get_response(request)  # type: ignore[no-any-return]
+        held = claim(request)
+        if held is not None and not isinstance(held, Claim):
+            return held
+        try:
+            response = get_response(request)
+        except BaseException:
+            if held is not None:
+                held.release()
+            raise
+        if held is not None:
+            held.finish(response)
+        return response  # type: ignore[no-any-return]
+
+    return middleware

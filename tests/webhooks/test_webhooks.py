@@ -1,0 +1,314 @@
+"""Webhooks: registration, signed deliveries, retries, refused addresses, disabling, redelivery,
+and the events the apps announce."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from benchmarks.models import Benchmark, Dataset
+from benchmarks.signals import benchmark_progressed
+from submissions.models import Status
+from submissions.services import request_transition
+from tests.conftest import client_for
+from tests.submissions.test_status import make_request
+from tests.support.webhook_receiver import WebhookReceiver, verify
+from webhooks import net, services, tasks
+from webhooks.models import Delivery, DeliveryStatus, Endpoint
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def receiver(settings: Any) -> Iterator[WebhookReceiver]:
+    """The test receiver, on 127.0.0.1, which these tests allow (the default refuses it)."""
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    settings.WEBHOOK_TIMEOUT = 5.0
+    with WebhookReceiver() as server:
+        yield server
+
+
+def register(client: Any, url: str, events: list[str] | None = None) -> dict[str, Any]:
+    response = client.post(
+        "/v1/webhooks", {"url": url, "events": events or ["evaluation.completed"]}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()  # type: ignore[no-any-return]
+
+
+def evaluate(client: Any, capture: Any) -> None:
+    """POST an evaluation, its event announced after commit (the delivery's task not run)."""
+    with capture(execute=True):
+        response = client.post(
+            "/v1/evaluations", {"output": "{}", "metrics": ["json_valid"]}, format="json"
+        )
+    assert response.status_code == 201
+
+
+def test_register_shows_the_secret_once(alice_client: Any, bob_client: Any, receiver) -> None:
+    created = register(alice_client, f"{receiver.url}/hook")
+    assert created["secret"].startswith("whsec_")
+    assert created["enabled"] is True and created["events"] == ["evaluation.completed"]
+    listed = alice_client.get("/v1/webhooks").json()
+    assert [item["id"] for item in listed["items"]] == [created["id"]]
+    assert "secret" not in listed["items"][0]
+    detail = alice_client.get(f"/v1/webhooks/{created['id']}").json()
+    assert "secret" not in detail and detail["url"] == f"{receiver.url}/hook"
+    assert bob_client.get(f"/v1/webhooks/{created['id']}").status_code == 404
+    assert bob_client.get("/v1/webhooks").json()["items"] == []
+    changed = alice_client.patch(f"/v1/webhooks/{created['id']}",
+                                 {"events": ["benchmark.failed", "benchmark.completed"],
+                                  "description": "runs"}, format="json")  # fmt: skip
+    assert changed.status_code == 200
+    assert changed.json()["events"] == ["benchmark.completed", "benchmark.failed"]
+    assert bob_client.delete(f"/v1/webhooks/{created['id']}").status_code == 404
+    assert alice_client.delete(f"/v1/webhooks/{created['id']}").status_code == 204
+    assert not Endpoint.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://example.com/x", "http://user:pw@example.com/", "not a url", "http:///nohost"],
+)
+def test_only_plain_http_urls(alice_client: Any, url: str) -> None:
+    response = alice_client.post("/v1/webhooks", {"url": url, "events": ["benchmark.completed"]},
+                                 format="json")  # fmt: skip
+    assert response.status_code == 400
+    assert "url" in response.json()["error"]["details"]["fields"]
+
+
+def test_unknown_event_refused(alice_client: Any, receiver) -> None:
+    response = alice_client.post("/v1/webhooks", {"url": receiver.url, "events": ["nope"]},
+                                 format="json")  # fmt: skip
+    assert response.status_code == 400
+    assert "events" in response.json()["error"]["details"]["fields"]
+
+
+@pytest.mark.parametrize(
+    "address", ["127.0.0.1", "10.1.2.3", "192.168.0.9", "169.254.169.254", "::1", "224.0.0.1",
+                "0.0.0.0", "[::ffff:127.0.0.1]", "100.64.0.1", "240.0.0.1"],
+)  # fmt: skip
+def test_private_addresses_refused_at_registration(
+    alice_client: Any, settings: Any, address: str
+) -> None:
+    settings.WEBHOOK_ALLOWED_NETWORKS = []
+    host = f"[{address}]" if ":" in address and not address.startswith("[") else address
+    response = alice_client.post("/v1/webhooks", {"url": f"http://{host}:8080/hook",
+                                 "events": ["benchmark.completed"]}, format="json")  # fmt: skip
+    assert response.status_code == 400, response.json()
+    assert "public addresses only" in response.json()["error"]["message"]
+
+
+def test_a_name_resolving_to_loopback_is_refused_without_connecting(
+    alice_client: Any, settings: Any
+) -> None:
+    settings.WEBHOOK_ALLOWED_NETWORKS = []
+    with WebhookReceiver() as receiver:
+        port = receiver.url.rsplit(":", 1)[1]
+        response = alice_client.post("/v1/webhooks", {"url": f"http://localhost:{port}/",
+                                     "events": ["benchmark.completed"]}, format="json")  # fmt: skip
+        assert response.status_code == 400
+        assert receiver.requests == []
+
+
+def test_allow_private_setting(alice_client: Any, settings: Any) -> None:
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    register(alice_client, "http://10.0.0.7/hook")
+
+
+def test_delivery_is_signed_and_verifiable(
+    alice_client: Any, receiver: WebhookReceiver, django_capture_on_commit_callbacks: Any
+) -> None:
+    created = register(alice_client, f"{receiver.url}/hook?x=1")
+    evaluate(alice_client, django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get()
+    assert tasks.deliver(str(delivery.pk)) == "delivered (200)"
+    [received] = receiver.requests
+    assert received.path == "/hook?x=1"
+    assert verify(created["secret"], received.headers["X-Webhook-Signature"], received.body)
+    assert not verify("whsec_other", received.headers["X-Webhook-Signature"], received.body)
+    body = json.loads(received.body)
+    assert body["type"] == "evaluation.completed" and body["data"]["score"] == 1.0
+    assert received.headers["X-Webhook-Event"] == "evaluation.completed"
+    assert received.headers["X-Webhook-Id"] == body["id"]
+    assert received.headers["Host"] == receiver.url.removeprefix("http://")
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert tasks.deliver(str(delivery.pk)) == "not due, taken or done"  # a rerun sends nothing
+    assert len(receiver.requests) == 1
+
+
+def test_failed_delivery_retried_with_backoff(
+    alice_client: Any, receiver: WebhookReceiver, django_capture_on_commit_callbacks: Any
+) -> None:
+    created = register(alice_client, f"{receiver.url}/hook")
+    receiver.answers = [500, 503]
+    evaluate(alice_client, django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get()
+    assert tasks.deliver(str(delivery.pk)).startswith("failed (answered 500)")
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.PENDING and delivery.attempts == 1
+    wait = delivery.next_attempt_at - timezone.now()  # type: ignore[operator]
+    assert timedelta(seconds=55) < wait <= timedelta(seconds=60)
+    assert tasks.deliveries_due() == 0  # not due yet
+    for expected in (120, 240):  # time passes: the next attempt is due
+        Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+        assert services.deliveries_due() == [delivery.pk]
+        tasks.deliver(str(delivery.pk))
+        delivery.refresh_from_db()
+        if expected == 120:
+            assert delivery.status == DeliveryStatus.PENDING
+            wait = delivery.next_attempt_at - timezone.now()  # type: ignore[operator]
+            assert timedelta(seconds=115) < wait <= timedelta(seconds=120)
+    assert delivery.status == DeliveryStatus.SUCCEEDED and delivery.attempts == 3
+    assert len(receiver.requests) == 3
+    listed = alice_client.get(f"/v1/webhooks/{created['id']}/deliveries").json()["items"]
+    [item] = listed
+    assert [a["status_code"] for a in item["attempts"]] == [500, 503, 200]
+    assert len(item["attempts"][0]["response_excerpt"]) == net.EXCERPT_BYTES
+    assert item["attempts"][0]["error"] == "answered 500"
+    assert item["attempts"][2]["latency_ms"] > 0
+    assert Endpoint.objects.get().failing_since is None  # a success clears the failures
+
+
+def test_backoff_is_capped(settings: Any) -> None:
+    settings.WEBHOOK_BACKOFF_MAX = 3600
+    waits = [services.backoff(n).total_seconds() for n in range(1, 10)]
+    assert waits == [60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]
+
+
+def test_address_checked_again_before_each_delivery(
+    alice_client: Any, receiver: WebhookReceiver, settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    register(alice_client, f"{receiver.url}/hook")
+    evaluate(alice_client, django_capture_on_commit_callbacks)
+    settings.WEBHOOK_ALLOWED_NETWORKS = []  # 127.0.0.1 is no longer allowed
+    delivery = Delivery.objects.get()
+    assert "refused" in tasks.deliver(str(delivery.pk))
+    assert receiver.requests == []  # refused by address: no connection was made
+    attempt = delivery.attempt_set.get()
+    assert attempt.status_code is None and attempt.error.startswith("refused: ")
+
+
+def test_an_endpoint_failing_for_a_day_is_disabled(
+    alice_client: Any, admin_user: Any, receiver: WebhookReceiver,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    created = register(alice_client, f"{receiver.url}/hook")
+    receiver.answers = [500] * 10
+    evaluate(alice_client, django_capture_on_commit_callbacks)
+    delivery = Delivery.objects.get()
+    tasks.deliver(str(delivery.pk))
+    assert Endpoint.objects.get().enabled
+    # A day passes, every attempt failing: the delivery's last try fails too.
+    day_ago = timezone.now() - timedelta(hours=24, minutes=1)
+    Endpoint.objects.update(failing_since=day_ago)
+    Delivery.objects.update(created_at=day_ago, next_attempt_at=timezone.now())
+    assert tasks.deliver(str(delivery.pk)).endswith("endpoint disabled")
+    endpoint = Endpoint.objects.get()
+    assert not endpoint.enabled and "Every delivery failed since" in endpoint.disabled_reason
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED and delivery.next_attempt_at is None
+    listed = alice_client.get("/v1/webhooks").json()["items"][0]
+    assert listed["enabled"] is False and "answered 500" in listed["disabled_reason"]
+    # No more deliveries to it; its owner sees why, and so does the admin.
+    evaluate(alice_client, django_capture_on_commit_callbacks)
+    assert Delivery.objects.count() == 1
+    from django.test import Client
+
+    admin = Client()
+    admin.force_login(admin_user)
+    page = admin.get("/admin/webhooks/endpoint/").content.decode()
+    assert "Every delivery failed since" in page
+    # Enabling it again clears the record.
+    enabled = alice_client.patch(f"/v1/webhooks/{created['id']}", {"enabled": True},
+                                 format="json").json()  # fmt: skip
+    assert enabled["enabled"] is True and enabled["disabled_reason"] == ""
+
+
+def test_a_delivery_past_its_day_is_given_up(
+    alice_client: Any, receiver: WebhookReceiver, django_capture_on_commit_callbacks: Any
+) -> None:
+    register(alice_client, f"{receiver.url}/hook")
+    receiver.answers = [500]
+    evaluate(alice_client, django_capture_on_commit_callbacks)
+    Delivery.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    assert tasks.deliver(str(Delivery.objects.get().pk)).endswith("given up")
+    assert Delivery.objects.get().status == DeliveryStatus.FAILED
+    assert Endpoint.objects.get().enabled  # its failures began just now
+
+
+def test_redeliver(
+    alice_client: Any, bob_client: Any, receiver: WebhookReceiver,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    created = register(alice_client, f"{receiver.url}/hook")
+    evaluate(alice_client, django_capture_on_commit_callbacks)
+    first = Delivery.objects.get()
+    tasks.deliver(str(first.pk))
+    path = f"/v1/webhooks/{created['id']}/deliveries/{first.pk}/redeliver"
+    assert bob_client.post(path).status_code == 404
+    with django_capture_on_commit_callbacks() as queued:
+        response = alice_client.post(path)
+    assert response.status_code == 202
+    assert len(queued) == 1
+    again = Delivery.objects.get(pk=response.json()["id"])
+    assert again.event_id == first.event_id and again.payload == first.payload
+    tasks.deliver(str(again.pk))
+    assert [r.headers["X-Webhook-Id"] for r in receiver.requests] == [str(first.event_id)] * 2
+    assert (
+        alice_client.post(
+            f"/v1/webhooks/{created['id']}/deliveries/{'0' * 32}/redeliver"
+        ).status_code
+        == 404
+    )
+    Endpoint.objects.update(enabled=False, disabled_reason="failing")
+    assert alice_client.post(path).status_code == 409
+
+
+def _run(owner: Any) -> Benchmark:
+    dataset = Dataset.objects.get(name="arithmetic")
+    return Benchmark.objects.create(owner=owner, name="nightly", dataset=dataset, iterations=1,
+                                    targets=[{"provider": "openai", "model": "tiny"}])  # fmt: skip
+
+
+def test_benchmark_events_once_each(alice: Any, receiver: WebhookReceiver) -> None:
+    register(client_for(alice), receiver.url, ["benchmark.completed", "benchmark.failed"])
+    run = _run(alice)
+    for status in ("running", "completed", "completed"):  # announced twice: delivered once
+        benchmark_progressed.send(sender=Benchmark, benchmark=run, status=status, progress=1.0,
+                                  done=1, total=1)  # fmt: skip
+    [delivery] = Delivery.objects.all()
+    assert delivery.event == "benchmark.completed"
+    assert delivery.payload["data"]["benchmark_id"] == str(run.pk)
+    failed = _run(alice)
+    benchmark_progressed.send(sender=Benchmark, benchmark=failed, status="failed", progress=0.5,
+                              done=1, total=2)  # fmt: skip
+    assert Delivery.objects.filter(event="benchmark.failed").count() == 1
+
+
+def test_events_reach_their_owner_only(alice: Any, bob: Any, receiver: WebhookReceiver) -> None:
+    register(client_for(bob), receiver.url, ["benchmark.completed"])
+    benchmark_progressed.send(sender=Benchmark, benchmark=_run(alice), status="completed",
+                              progress=1.0, done=1, total=1)  # fmt: skip
+    assert not Delivery.objects.exists()
+
+
+def test_submission_status_events(
+    alice: Any, receiver: WebhookReceiver, django_capture_on_commit_callbacks: Any
+) -> None:
+    register(client_for(alice), receiver.url, ["submission.status"])
+    request = make_request("acme/tiny", submitter=alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        request_transition(request, to=Status.EVALUATING, allowed_from=[Status.PENDING],
+                           started_at=timezone.now())  # fmt: skip
+    [delivery] = Delivery.objects.all()
+    data = delivery.payload["data"]
+    assert (data["model"], data["previous"], data["status"]) == ("acme/tiny", "PENDING",
+                                                                 "EVALUATING")  # fmt: skip
