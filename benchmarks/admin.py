@@ -1,4 +1,5 @@
-"""Maintainers configure providers and prices here; completions are read-only."""
+"""Maintainers configure providers, prices and spend caps here; completions and the usage of
+provider calls are read-only (the usage list ends with the totals of what it shows)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,16 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 
-from benchmarks import services
-from benchmarks.models import Benchmark, Completion, Price, Provider
+from benchmarks import selectors, services, spend
+from benchmarks.models import (
+    Benchmark,
+    Budget,
+    BudgetLedger,
+    Completion,
+    Price,
+    Provider,
+    ProviderCall,
+)
 from leaderboard_site.api.errors import Conflict
 
 
@@ -82,3 +91,52 @@ class BenchmarkAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: Any) -> bool:
         return False
+
+
+@admin.register(ProviderCall)
+class ProviderCallAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "user", "api_key", "source", "provider", "model", "calls",
+                    "input_tokens", "output_tokens", "cost")  # fmt: skip
+    list_filter = ("source", "provider", "created_at")
+    search_fields = ("model", "user__username", "api_key__name")
+    list_select_related = ("user", "api_key")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def changelist_view(self, request: Any, extra_context: dict[str, Any] | None = None) -> Any:
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:  # (not on a redirect or an error page)
+            response.context_data["totals"] = selectors.usage_figures(changelist.queryset)
+        return response
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+
+class BudgetLedgerInline(admin.TabularInline):
+    model = BudgetLedger
+    fields = ("period", "starts", "spent", "reserved", "exceeded_at")
+    readonly_fields = fields
+    ordering = ("-starts", "period")
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+
+@admin.register(Budget)
+class BudgetAdmin(admin.ModelAdmin):
+    """Spend caps in USD per UTC day and month, of a user or of one API key (models without a
+    price are not counted against them)."""
+
+    list_display = ("__str__", "user", "api_key", "daily_usd", "monthly_usd", "updated_at")
+    search_fields = ("user__username", "api_key__name", "api_key__user__username")
+    autocomplete_fields = ("user", "api_key")
+    inlines = [BudgetLedgerInline]
+
+    def save_model(self, request: Any, obj: Budget, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        spend.forget_budgets()  # this process at once; the others within BUDGET_CACHE_SECONDS

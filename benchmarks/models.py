@@ -7,6 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class ProviderKind(models.TextChoices):
@@ -166,9 +167,15 @@ class BenchmarkStatus(models.TextChoices):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    STOPPED = "stopped"  # ended early for a reason that is no failure (a spend cap reached)
 
 
-FINAL_STATUSES = (BenchmarkStatus.COMPLETED, BenchmarkStatus.FAILED, BenchmarkStatus.CANCELLED)
+FINAL_STATUSES = (
+    BenchmarkStatus.COMPLETED,
+    BenchmarkStatus.FAILED,
+    BenchmarkStatus.CANCELLED,
+    BenchmarkStatus.STOPPED,
+)
 
 
 class Benchmark(models.Model):
@@ -178,6 +185,9 @@ class Benchmark(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="benchmarks"
+    )
+    api_key = models.ForeignKey(  # the key that created the run (None: a session's token)
+        "accounts.ApiKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     name = models.CharField(max_length=200)
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="benchmarks")
@@ -194,7 +204,7 @@ class Benchmark(models.Model):
     done = models.PositiveIntegerField(default=0, help_text="items answered (all targets)")
     progress = models.FloatField(default=0.0)
     results = models.JSONField(null=True, blank=True)
-    error = models.TextField(blank=True)
+    error = models.TextField(blank=True)  # why it failed, or why it stopped
     attempts = models.PositiveSmallIntegerField(default=0)
     lease_token = models.CharField(max_length=64, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
@@ -244,3 +254,95 @@ class BenchmarkItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.benchmark_id} #{self.position}/{self.target}"
+
+
+class CallSource(models.TextChoices):
+    COMPLETION = "completion"
+    JUDGE = "judge"  # an LLM-judge metric's call
+    BENCHMARK = "benchmark"  # a run's items
+
+
+class ProviderCall(models.Model):
+    """Provider calls as spent: one row per call, or per store of a run's answers for each
+    (source, provider, model) (`calls` counts them). Kept when the completions and runs they
+    served are deleted; `cost` is None for a model without a price (tokens only)."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    api_key = models.ForeignKey(
+        "accounts.ApiKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=16, choices=CallSource.choices)
+    provider = models.CharField(max_length=50)
+    model = models.CharField(max_length=200)
+    benchmark_id = models.UUIDField(null=True, blank=True)  # no key: the run may be deleted
+    calls = models.PositiveIntegerField(default=1)
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=16, decimal_places=8, null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "created_at"], name="provider_call_user"),
+            models.Index(fields=["created_at"], name="provider_call_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.model} x{self.calls} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Budget(models.Model):
+    """A spend cap in USD per UTC day and per UTC month, of a user (all their calls) or of one
+    of their API keys. Empty: no cap for that period."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+        related_name="budget",
+    )  # fmt: skip
+    api_key = models.OneToOneField(
+        "accounts.ApiKey", on_delete=models.CASCADE, null=True, blank=True, related_name="budget"
+    )
+    daily_usd = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    monthly_usd = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, api_key__isnull=True)
+                | models.Q(user__isnull=True, api_key__isnull=False),
+                name="budget_of_user_or_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"budget of {self.api_key or self.user}"
+
+
+class BudgetPeriod(models.TextChoices):
+    DAY = "day"
+    MONTH = "month"
+
+
+class BudgetLedger(models.Model):
+    """What a budget spent in one period, and what calls in flight reserved (their maximum
+    cost): a call starts only if spent + reserved + its maximum stays within the cap, checked
+    and reserved by one conditional UPDATE of this row."""
+
+    budget = models.ForeignKey(Budget, on_delete=models.CASCADE, related_name="ledgers")
+    period = models.CharField(max_length=8, choices=BudgetPeriod.choices)
+    starts = models.DateField()
+    spent = models.DecimalField(max_digits=16, decimal_places=8, default=0)
+    reserved = models.DecimalField(max_digits=16, decimal_places=8, default=0)
+    exceeded_at = models.DateTimeField(null=True, blank=True)  # first refusal (announced once)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["budget", "period", "starts"], name="one_ledger")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.budget} {self.period} {self.starts}"

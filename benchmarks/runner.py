@@ -23,10 +23,16 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.db import connections
 
-from benchmarks import providers, services
+from benchmarks import providers, services, spend
 from benchmarks.metrics import answers, registry
 from benchmarks.metrics.base import Case
-from benchmarks.models import Benchmark, BenchmarkItem, BenchmarkStatus, render_prompt
+from benchmarks.models import (
+    Benchmark,
+    BenchmarkItem,
+    BenchmarkStatus,
+    CallSource,
+    render_prompt,
+)
 from benchmarks.pricing import cost_at, price_of
 from benchmarks.providers import reachability
 from benchmarks.providers.base import ModelProvider, ProviderError, ProviderRefused, UnknownModel
@@ -62,6 +68,10 @@ def run(benchmark_id: uuid.UUID) -> str:
     except Stopped:
         logger.info("benchmark %s stopped (cancelled or taken over)", benchmark_id)
         return "stopped"
+    except spend.BudgetExceeded as exc:  # a spend cap reached: the run stops, with the reason
+        services.benchmark_finish(benchmark, token=token, status=BenchmarkStatus.STOPPED,
+                                  error=exc.message)  # fmt: skip
+        return BenchmarkStatus.STOPPED
     except ApiError as exc:  # an unknown model, a missing judge...: the run cannot go on
         services.benchmark_finish(benchmark, token=token, status=BenchmarkStatus.FAILED,
                                   error=exc.message)  # fmt: skip
@@ -98,6 +108,8 @@ def _reap(pid: int, read_end: int) -> BaseException | None:
         return Stopped()
     if code == 4:
         return ApiError(message)
+    if code == 6:
+        return spend.BudgetExceeded(message)
     return RuntimeError(message or f"a shard's process ended with {code}")
 
 
@@ -127,6 +139,8 @@ class Run:
         self.answers: list[BenchmarkItem] = []
         self.askers = benchmark.concurrency
         self.parent: int | None = None  # the worker's pid, in a forked shard
+        self.payer = spend.Payer(benchmark.owner_id, benchmark.api_key_id, benchmark.pk)
+        self.meter = spend.Meter(self.payer)
 
     def go(self, processes: int = 1) -> None:
         """Ask everything; with `processes` > 1 (and enough items), forked processes ask their
@@ -178,6 +192,10 @@ class Run:
             async_to_sync(self._go)()
         except Stopped:
             code = 3
+        except spend.BudgetExceeded as exc:
+            code, message = 6, exc.message
+            services.benchmark_finish(self.benchmark, token=self.token,
+                                      status=BenchmarkStatus.STOPPED, error=message)  # fmt: skip
         except BaseException as exc:
             code, message = (4, exc.message) if isinstance(exc, ApiError) else (
                 5, f"{type(exc).__name__}: {exc}")  # fmt: skip
@@ -191,6 +209,11 @@ class Run:
             os._exit(code)
 
     async def _go(self) -> None:
+        self.meter = spend.Meter(self.payer, batch=[])  # the calls' holds, stored with answers
+        with spend.metering(self.meter):  # in this task's context, which the askers copy
+            await self._ask_all()
+
+    async def _ask_all(self) -> None:
         """Ask with `concurrency` askers; every STORE_INTERVAL store what they answered."""
         todo = iter(self.todo)  # shared by the askers: each item is taken once
         askers = [asyncio.create_task(self._asker(todo)) for _ in range(self.askers)]
@@ -212,6 +235,9 @@ class Run:
             for task in askers:
                 task.cancel()
             await asyncio.gather(*askers, return_exceptions=True)
+            # Calls abandoned in flight release their reservations; answered ones not stored
+            # yet are still counted.
+            await sync_to_async(spend.close)(self.meter.taken(everything=True))
             for provider in {id(p): p for p in self.providers}.values():
                 await provider.release()
             reachability.flush()
@@ -226,7 +252,7 @@ class Run:
             raise Stopped  # a shard whose parent (the run's worker) died
         batch, self.answers = self.answers, []
         stored = await sync_to_async(services.benchmark_record)(
-            self.benchmark, batch, token=self.token
+            self.benchmark, batch, token=self.token, calls=self.meter.taken()
         )
         if not stored:
             raise Stopped
@@ -237,6 +263,11 @@ class Run:
         outcome = BenchmarkItem(
             benchmark=self.benchmark, target=target, position=position, item_id=item.id
         )
+        hold = await spend.acheck(self.payer, source=CallSource.BENCHMARK,
+                                  provider=self.providers[target].name, model=model,
+                                  prompt=self.benchmark.system + item.prompt,
+                                  max_tokens=self.benchmark.max_tokens,
+                                  price=self.prices[target])  # fmt: skip
         try:
             answer = await self.providers[target].complete(
                 model=model, prompt=item.prompt, max_tokens=self.benchmark.max_tokens,
@@ -255,6 +286,8 @@ class Run:
         outcome.completion_tokens = answer.completion_tokens
         outcome.cost = cost_at(self.prices[target], prompt_tokens=answer.prompt_tokens,
                                completion_tokens=answer.completion_tokens)  # fmt: skip
+        hold.finish(prompt_tokens=answer.prompt_tokens,
+                    completion_tokens=answer.completion_tokens, cost=outcome.cost)  # fmt: skip
         outcome.correct = answers.is_correct(
             answer.text, expected=item.expected, choices=item.choices, references=item.references
         )

@@ -1,17 +1,21 @@
 """Reads: the evaluator plugins as the API shows them; a run's per-target results, and the
 comparison of two runs; a run's items for export; the configured providers, their prices,
-models and reachability."""
+models and reachability; the usage of provider calls, totalled."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+
 from benchmarks.metrics import registry
-from benchmarks.models import Benchmark, BenchmarkItem, Price, render_prompt
+from benchmarks.models import Benchmark, BenchmarkItem, Price, ProviderCall, render_prompt
 from benchmarks.providers import reachability
 from benchmarks.providers import registry as providers_registry
 from leaderboard_site.api.errors import NotFound
@@ -311,3 +315,62 @@ def providers_probe(
     chosen = providers_registry.configured() if configured is None else configured
     built = [providers_registry.build(found.kind, found.settings) for found in chosen.values()]
     return reachability.probe(built)
+
+
+# --- usage -------------------------------------------------------------------------------------
+USAGE_GROUPS = ("day", "provider", "model", "key")
+_USAGE_KEYS: dict[str, list[str]] = {
+    "day": ["day"],
+    "provider": ["provider"],
+    "model": ["provider", "model"],
+    "key": ["api_key_id", "api_key__name", "api_key__prefix"],
+}
+
+
+def usage_totals(*, user_id: int | None, start: datetime, end: datetime,
+                 group_by: str) -> dict[str, Any]:  # fmt: skip
+    """Provider calls in [start, end) of a user (None: everybody's), totalled per `group_by`
+    and overall. `cost` sums the priced calls; `unpriced_calls` counts the others (tokens only),
+    and `cost_complete` says whether there were none."""
+    calls = ProviderCall.objects.filter(created_at__gte=start, created_at__lt=end)
+    if user_id is not None:
+        calls = calls.filter(user_id=user_id)
+    keys = _USAGE_KEYS[group_by]
+    grouped = calls.annotate(day=TruncDate("created_at")).values(*keys).order_by(*keys)
+    groups = [{**_usage_group(group_by, row), **_usage_figures(row)}
+              for row in grouped.annotate(**_USAGE_SUMS)]  # fmt: skip
+    return {"from": start, "to": end, "group_by": group_by, "user": user_id, "groups": groups,
+            "total": usage_figures(calls)}  # fmt: skip
+
+
+def usage_figures(calls: QuerySet[ProviderCall]) -> dict[str, Any]:
+    """The totals of some provider calls (the usage's, and the admin's list)."""
+    return _usage_figures(calls.aggregate(**_USAGE_SUMS))
+
+
+_USAGE_SUMS = {
+    "n_calls": Sum("calls"),
+    "n_input": Sum("input_tokens"),
+    "n_output": Sum("output_tokens"),
+    "n_cost": Sum("cost"),
+    "n_unpriced": Sum("calls", filter=Q(cost__isnull=True)),
+}
+
+
+def _usage_group(group_by: str, row: dict[str, Any]) -> dict[str, Any]:
+    """The group's name, and its provider, model and API key where the grouping has them."""
+    key = row.get("api_key_id")
+    group = {"day": lambda: row["day"].isoformat(), "provider": lambda: row["provider"],
+             "model": lambda: f"{row['provider']}/{row['model']}",
+             "key": lambda: str(key) if key else None}[group_by]()  # fmt: skip
+    return {"group": group, "provider": row.get("provider"), "model": row.get("model"),
+            "key": {"id": key, "name": row["api_key__name"], "prefix": row["api_key__prefix"]}
+            if key else None}  # fmt: skip
+
+
+def _usage_figures(row: dict[str, Any]) -> dict[str, Any]:
+    unpriced = row["n_unpriced"] or 0
+    return {"calls": row["n_calls"] or 0, "input_tokens": row["n_input"] or 0,
+            "output_tokens": row["n_output"] or 0,
+            "cost": (row["n_cost"] or Decimal(0)).quantize(Decimal("0.00000001")),
+            "unpriced_calls": unpriced, "cost_complete": not unpriced}  # fmt: skip

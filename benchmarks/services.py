@@ -14,7 +14,7 @@ from django.db.models.deletion import ProtectedError
 from django.db.models.functions import Cast, Round
 from django.utils import timezone
 
-from benchmarks import providers
+from benchmarks import providers, spend
 from benchmarks.datasets import Item
 from benchmarks.metrics import registry
 from benchmarks.metrics.base import Case
@@ -23,6 +23,7 @@ from benchmarks.models import (
     Benchmark,
     BenchmarkItem,
     BenchmarkStatus,
+    CallSource,
     Completion,
     Dataset,
     DatasetItem,
@@ -33,13 +34,14 @@ from benchmarks.pricing import cost
 from benchmarks.providers.base import Generation
 from benchmarks.selectors import RUN_METRICS, benchmark_results
 from benchmarks.signals import benchmark_progressed, evaluation_created
-from leaderboard_site.accounts.models import User
+from leaderboard_site.accounts.models import ApiKey, User
 from leaderboard_site.api.errors import ApiError, Conflict, Forbidden, NotFound
 
 
 def completion_create(
     *,
     owner: User,
+    api_key: ApiKey | None = None,
     provider: str,
     model: str,
     prompt: str,
@@ -48,21 +50,37 @@ def completion_create(
     system: str = "",
     request_id: str,
 ) -> Completion:
-    """Ask the provider, measure, price and store the completion for its owner."""
-    generation = providers.get(provider).complete_sync(
-        model=model, prompt=prompt, max_tokens=max_tokens, temperature=temperature, system=system
-    )
+    """Ask the provider (402 first when it would pass a spend cap), measure, price and store
+    the completion for its owner, and the call's usage."""
+    asked = providers.get(provider)
+    hold = completion_hold(owner=owner, api_key=api_key, provider=provider, model=model,
+                           prompt=system + prompt, max_tokens=max_tokens)  # fmt: skip
+    try:
+        generation = asked.complete_sync(model=model, prompt=prompt, max_tokens=max_tokens,
+                                         temperature=temperature, system=system)  # fmt: skip
+    except BaseException:
+        spend.close([hold])  # released: a failed call is not counted
+        raise
     return completion_record(
         owner=owner, provider=provider, prompt=prompt, generation=generation,
-        request_id=request_id,
+        request_id=request_id, hold=hold,
     )  # fmt: skip
 
 
-def completion_record(
-    *, owner: User, provider: str, prompt: str, generation: Generation, request_id: str
-) -> Completion:
-    """Store an answer (asked at once or streamed) with its usage, latency and cost."""
-    return Completion.objects.create(
+def completion_hold(*, owner: User, api_key: ApiKey | None, provider: str, model: str,
+                    prompt: str, max_tokens: int) -> spend.Hold:  # fmt: skip
+    """A completion's reservation on its payer's budgets (402 BUDGET_EXCEEDED when refused)."""
+    payer = spend.Payer(owner.pk, api_key.pk if api_key is not None else None)
+    return spend.check(payer, source=CallSource.COMPLETION, provider=provider, model=model,
+                       prompt=prompt, max_tokens=max_tokens)  # fmt: skip
+
+
+@transaction.atomic
+def completion_record(*, owner: User, provider: str, prompt: str, generation: Generation,
+                      request_id: str, hold: spend.Hold) -> Completion:  # fmt: skip
+    """Store an answer (asked at once or streamed) with its usage, latency and cost, and settle
+    its hold (the usage record, kept when the completion is deleted)."""
+    completion = Completion.objects.create(
         owner=owner,
         provider=provider,
         model=generation.model,
@@ -79,11 +97,16 @@ def completion_record(
         ),
         request_id=request_id,
     )
+    hold.finish(prompt_tokens=generation.prompt_tokens,
+                completion_tokens=generation.completion_tokens, cost=completion.cost)  # fmt: skip
+    spend.close([hold])
+    return completion
 
 
 def evaluation_create(
     *,
     owner: User,
+    api_key: ApiKey | None = None,
     metrics: list[str],
     output: str,
     provider: str = "",
@@ -100,8 +123,10 @@ def evaluation_create(
                 latency_ms=latency_ms, parameters=parameters or {})  # fmt: skip
     scores: dict[str, float] = {}
     details: dict[str, Any] = {}
+    payer = spend.Payer(owner.pk, api_key.pk if api_key is not None else None)
     for plugin in chosen:
-        result, elapsed = registry.run(plugin, case)
+        with spend.metering(spend.Meter(payer)):  # the judges' calls are the caller's
+            result, elapsed = registry.run(plugin, case)
         scores[plugin.name] = result.score
         details[plugin.name] = {**result.details, "execution_time_ms": round(elapsed, 3)}
     with transaction.atomic():
@@ -187,6 +212,7 @@ def dataset_named(name: str, version: int | None = None) -> Dataset:
 def benchmark_create(
     *,
     owner: User,
+    api_key: ApiKey | None = None,
     name: str,
     providers: list[dict[str, str]],
     dataset: str,
@@ -213,7 +239,8 @@ def benchmark_create(
     source = dataset_named(dataset, dataset_version)
     with transaction.atomic():
         benchmark = Benchmark.objects.create(
-            owner=owner, name=name, dataset=source, targets=targets, metrics=chosen,
+            owner=owner, api_key=api_key, name=name, dataset=source, targets=targets,
+            metrics=chosen,
             iterations=iterations or source.item_count, concurrency=concurrency,
             max_tokens=max_tokens, temperature=temperature, system=system,
         )  # fmt: skip
@@ -284,10 +311,13 @@ def _held(token: str) -> Q:
     return Q(status=BenchmarkStatus.RUNNING, lease_token=token)
 
 
-def benchmark_record(benchmark: Benchmark, items: list[BenchmarkItem], *, token: str) -> bool:
+def benchmark_record(benchmark: Benchmark, items: list[BenchmarkItem], *, token: str,
+                     calls: list[spend.Hold] | None = None) -> bool:  # fmt: skip
     """Store answered items and the progress they make, and renew the lease, in one
-    transaction; False (nothing stored) when the run was cancelled or taken over."""
+    transaction; False (no item stored) when the run was cancelled or taken over. The calls'
+    usage is stored (and their budgets settled) either way: they were made."""
     with transaction.atomic():
+        spend.close(calls or ())
         if not benchmark_progress(
             benchmark, only_if=_held(token), answered=len(items), lease_expires_at=_lease_end()
         ):
@@ -299,8 +329,8 @@ def benchmark_record(benchmark: Benchmark, items: list[BenchmarkItem], *, token:
 def benchmark_finish(
     benchmark: Benchmark, *, token: str, status: str = BenchmarkStatus.COMPLETED, error: str = ""
 ) -> bool:
-    """End a run the worker holds: completed, or failed with the reason; results summarize
-    the items stored (a failed run keeps what it had answered)."""
+    """End a run the worker holds: completed, or failed or stopped (a spend cap reached) with
+    the reason; results summarize the items stored (an unfinished run keeps its answers)."""
     return benchmark_progress(
         benchmark, only_if=_held(token), status=status, error=error,
         results=benchmark_results(benchmark), finished_at=timezone.now(), lease_token="",

@@ -153,12 +153,15 @@ class BenchmarksMutation:
         data = _validated(CompletionRequestSerializer, input)
         data.pop("stream")
         completion = services.completion_create(
-            owner=owner, request_id=current_request_id(), **data
-        )
+            owner=owner, api_key=info.context.principal.api_key,
+            request_id=current_request_id(), **data,
+        )  # fmt: skip
         return CompletionResult.of(completion)
 
     @strawberry.mutation(description="Score an output, as POST /v1/evaluations (role user).")
     def create_evaluation(self, info: Info, input: EvaluationInput) -> EvaluationResult | None:
         owner = require(info, Role.USER)
         data = _validated(EvaluationRequestSerializer, input)
-        return EvaluationResult.of(services.evaluation_create(owner=owner, **data))
+        api_key = info.context.principal.api_key
+        return EvaluationResult.of(services.evaluation_create(owner=owner, api_key=api_key,
+                                                              **data))  # fmt: skip

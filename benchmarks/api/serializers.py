@@ -261,3 +261,47 @@ class ProviderModelsSerializer(serializers.Serializer):
     reachable = serializers.BooleanField()
     error = serializers.CharField(allow_blank=True)
     models = ProviderModelSerializer(many=True)
+
+
+class UsageKeySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+
+
+class UsageFiguresSerializer(serializers.Serializer):
+    calls = serializers.IntegerField()
+    input_tokens = serializers.IntegerField()
+    output_tokens = serializers.IntegerField()
+    cost = serializers.DecimalField(
+        max_digits=20, decimal_places=8, coerce_to_string=False,
+        help_text="USD of the priced calls",
+    )  # fmt: skip
+    unpriced_calls = serializers.IntegerField(
+        help_text="calls of models without a price: counted in tokens only, not in `cost`"
+    )
+    cost_complete = serializers.BooleanField(help_text="false when there are unpriced calls")
+
+
+class UsageGroupSerializer(UsageFiguresSerializer):
+    group = serializers.CharField(
+        allow_null=True,
+        help_text="the day (YYYY-MM-DD), the provider, provider/model, or the API key's id "
+        "(null: calls made with a session's token)",
+    )
+    provider = serializers.CharField(allow_null=True, help_text="group_by=provider or model")
+    model = serializers.CharField(allow_null=True, help_text="group_by=model")
+    key = UsageKeySerializer(allow_null=True, help_text="group_by=key (null: no key)")
+
+
+class UsageReportSerializer(serializers.Serializer):
+    from_ = serializers.DateTimeField()
+    to = serializers.DateTimeField(help_text="exclusive")
+    group_by = serializers.ChoiceField(["day", "provider", "model", "key"])
+    user = serializers.IntegerField(allow_null=True, help_text="null: everybody's (admins)")
+    groups = UsageGroupSerializer(many=True)
+    total = UsageFiguresSerializer()
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        return {"from": fields.pop("from_"), **fields}  # `from`: a keyword in Python

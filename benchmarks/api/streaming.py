@@ -20,10 +20,10 @@ from asgiref.sync import sync_to_async
 from django.http import StreamingHttpResponse
 from rest_framework.utils.encoders import JSONEncoder
 
-from benchmarks import services
+from benchmarks import services, spend
 from benchmarks.api.serializers import CompletionSerializer
 from benchmarks.providers.base import Generation, ModelProvider
-from leaderboard_site.accounts.models import User
+from leaderboard_site.accounts.models import ApiKey, User
 from leaderboard_site.api.errors import ApiError, envelope
 
 
@@ -88,7 +88,10 @@ class _Events:
     def close(self) -> None:
         if not self.finished:
             self.finished = True
-            self.stream.close()
+            try:
+                self.stream.close()
+            finally:  # a stream that ended before its usage came: the reservation released
+                spend.close([self.record["hold"]])
 
     def __iter__(self) -> Iterator[bytes]:
         try:
@@ -106,17 +109,22 @@ class _Events:
 
 
 def stream_completion(
-    *, owner: User, provider: ModelProvider, prompt: str, request_id: str, asgi: bool,
-    **arguments: Any,
+    *, owner: User, api_key: ApiKey | None, provider: ModelProvider, prompt: str,
+    request_id: str, asgi: bool, **arguments: Any,
 ) -> StreamingHttpResponse:  # fmt: skip
+    hold = services.completion_hold(  # 402 before the provider is asked
+        owner=owner, api_key=api_key, provider=provider.name, model=arguments["model"],
+        prompt=arguments.get("system", "") + prompt, max_tokens=arguments["max_tokens"],
+    )  # fmt: skip
     stream = SyncStream(provider, prompt=prompt, **arguments)
     try:
         first = stream.next()  # fails here (4xx/502 envelope) before anything is sent
     except BaseException:
         stream.close()
+        spend.close([hold])
         raise
     chunks = _Events(stream, first, owner=owner, provider=provider.name, prompt=prompt,
-                     request_id=request_id)  # fmt: skip
+                     request_id=request_id, hold=hold)  # fmt: skip
     response = StreamingHttpResponse(chunks.aiter() if asgi else iter(chunks),
                                      content_type="text/event-stream")  # fmt: skip
     response["Cache-Control"] = "no-cache"

@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from benchmarks.api import views
@@ -10,4 +11,4 @@ router.register("plugins", views.PluginViewSet, basename="plugin")
 router.register("datasets", views.DatasetViewSet, basename="dataset")
 router.register("providers", views.ProviderViewSet, basename="provider")
 
-urlpatterns = router.urls
+urlpatterns = [path("usage", views.UsageView.as_view(), name="usage"), *router.urls]

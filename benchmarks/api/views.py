@@ -1,16 +1,19 @@
 """/v1/completions, /v1/evaluations, /v1/benchmarks (yours, and only yours: listed, shown,
-deleted, a run exported), /v1/plugins and /v1/datasets."""
+deleted, a run exported), /v1/plugins, /v1/datasets, /v1/providers and /v1/usage."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.handlers.asgi import ASGIRequest
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpResponseBase
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -19,8 +22,9 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
+from rest_framework.views import APIView
 
-from benchmarks import datasets, providers, selectors, services
+from benchmarks import datasets, providers, selectors, services, spend
 from benchmarks.api.export import FORMATS, export_response
 from benchmarks.api.serializers import (
     BenchmarkCompareSerializer,
@@ -39,14 +43,16 @@ from benchmarks.api.serializers import (
     PluginSerializer,
     ProviderModelsSerializer,
     ProviderSerializer,
+    UsageReportSerializer,
 )
 from benchmarks.api.streaming import stream_completion
 from benchmarks.metrics import registry
 from benchmarks.models import Benchmark, Completion, Dataset, Evaluation
-from leaderboard_site.accounts.authentication import principal_of
+from leaderboard_site.accounts.authentication import Principal, principal_of
+from leaderboard_site.accounts.models import User
 from leaderboard_site.accounts.roles import Role, at_least
 from leaderboard_site.api.context import current_request_id
-from leaderboard_site.api.errors import ApiError, NotFound
+from leaderboard_site.api.errors import ApiError, Forbidden, NotFound
 from leaderboard_site.api.pagination import PageNumberPagination, query_int
 from leaderboard_site.api.schema import errors, example, sse_event
 
@@ -77,7 +83,7 @@ class OwnedViewSet(
         body.is_valid(raise_exception=True)
         principal = principal_of(request)
         assert principal is not None
-        created = create(owner=principal.user, **body.validated_data)
+        created = create(owner=principal.user, api_key=principal.api_key, **body.validated_data)
         return Response(self.get_serializer(created).data, status=status.HTTP_201_CREATED)
 
 
@@ -96,11 +102,13 @@ class CompletionViewSet(OwnedViewSet):
                 'JSON: {"type": "delta", "text"} pieces, then {"type": "completion", ...} '
                 "(the stored completion), then the text [DONE]"
             ),
-            **errors(502),
+            **errors(402, 502),
         },
         examples=example({"provider": "openai", "model": "gpt-4o-mini", "prompt": "Say hi."}),
         description="Ask `model` of a configured provider. 400 for an unknown provider or "
-        "model, 502 PROVIDER_ERROR when the provider fails after its retries. With "
+        "model, 402 BUDGET_EXCEEDED when the call could pass a spend cap (details: scope, "
+        "period, cap, spent, reserved, needed, resets_at; the provider is not asked), "
+        "502 PROVIDER_ERROR when the provider fails after its retries. With "
         "`stream: true` the answer comes as server-sent events (text/event-stream): "
         '`data: {"type": "delta", "text"}` pieces, then `data: {"type": "completion", ...}`, '
         "then `data: [DONE]`.",
@@ -113,13 +121,15 @@ class CompletionViewSet(OwnedViewSet):
         data = dict(body.validated_data)
         if data.pop("stream"):
             return stream_completion(
-                owner=principal.user, provider=providers.get(data.pop("provider")),
+                owner=principal.user, api_key=principal.api_key,
+                provider=providers.get(data.pop("provider")),
                 request_id=current_request_id(), **data,
                 asgi=isinstance(request._request, ASGIRequest),
             )  # fmt: skip
         completion = services.completion_create(
-            owner=principal.user, request_id=current_request_id(), **data
-        )
+            owner=principal.user, api_key=principal.api_key, request_id=current_request_id(),
+            **data,
+        )  # fmt: skip
         return Response(CompletionSerializer(completion).data, status=status.HTTP_201_CREATED)
 
 
@@ -132,7 +142,7 @@ class EvaluationViewSet(OwnedViewSet):
 
     @extend_schema(
         request=EvaluationRequestSerializer,
-        responses={201: EvaluationResultSerializer, **errors(422, 502, 504)},
+        responses={201: EvaluationResultSerializer, **errors(402, 422, 502, 504)},
         examples=example(
             {"output": "Paris", "expected": "paris", "metrics": ["exact_match", "f1"]}
         ),
@@ -306,7 +316,7 @@ class PluginViewSet(viewsets.ViewSet):
     @extend_schema(
         parameters=[PLUGIN_ID],
         request=PluginExecuteSerializer,
-        responses={200: PluginResultSerializer, **errors(422, 502, 504)},
+        responses={200: PluginResultSerializer, **errors(402, 422, 502, 504)},
         examples=example({"input": {"output": "Paris", "expected": "paris"}}),
     )
     @action(detail=True, methods=["post"])
@@ -314,7 +324,8 @@ class PluginViewSet(viewsets.ViewSet):
         body = PluginExecuteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         plugin = registry.by_id(_uuid(pk))
-        result, elapsed = registry.run(plugin, registry.case_from(body.validated_data["input"]))
+        with spend.metering(spend.Meter(spend.Payer.of(principal_of(request)))):  # judges' calls
+            result, elapsed = registry.run(plugin, registry.case_from(body.validated_data["input"]))
         return Response({
             "output": {"score": result.score, "details": result.details},
             "execution_time_ms": round(elapsed, 3),
@@ -448,3 +459,81 @@ class ProviderViewSet(viewsets.ViewSet):
     @action(detail=True, methods=["get"])
     def models(self, request: Request, name: str) -> Response:
         return Response(ProviderModelsSerializer(selectors.provider_models(name)).data)
+
+
+USAGE_PARAMETERS = [
+    OpenApiParameter(
+        "from", str, description="a date or an ISO 8601 datetime (default: this month's start)"
+    ),
+    OpenApiParameter("to", str, description="a date (included whole) or a datetime (excluded)"),
+    OpenApiParameter("group_by", str, enum=list(selectors.USAGE_GROUPS), default="day"),
+    OpenApiParameter("user", str, description="admins: a user's id or username, or `all`"),
+]
+
+
+class UsageView(APIView):
+    """What provider calls cost: the caller's (admins: anybody's, or everybody's)."""
+
+    @extend_schema(
+        parameters=USAGE_PARAMETERS,
+        responses={200: UsageReportSerializer, **errors(403)},
+        description="Every provider call (completions, LLM-judge calls, benchmark run items) "
+        "totalled per day (UTC), provider, model or API key, and overall: calls, input and "
+        "output tokens, cost in USD. Calls of models without a price count tokens only: "
+        "`unpriced_calls` counts them and `cost_complete` is false. Records outlive the "
+        "completions and runs they served.",
+    )
+    def get(self, request: Request) -> Response:
+        principal = principal_of(request)
+        assert principal is not None
+        params = request.query_params
+        group_by = params.get("group_by", "day")
+        if group_by not in selectors.USAGE_GROUPS:
+            raise ApiError("group_by must be day, provider, model or key.",
+                           details={"group_by": group_by})  # fmt: skip
+        now = timezone.now()
+        start = _moment(params, "from") or now.replace(day=1, hour=0, minute=0, second=0,
+                                                       microsecond=0)  # fmt: skip
+        end = _moment(params, "to", end_of_day=True) or now
+        if start >= end:
+            raise ApiError("from must be before to.", details={"from": str(start), "to": str(end)})
+        totals = selectors.usage_totals(
+            user_id=_usage_user(principal, params.get("user")), start=start, end=end,
+            group_by=group_by,
+        )  # fmt: skip
+        return Response(UsageReportSerializer(totals).data)
+
+
+def _moment(params: Any, name: str, *, end_of_day: bool = False) -> datetime | None:
+    """A query parameter's date (its midnight, or the next one for an end) or datetime."""
+    raw = params.get(name)
+    if not raw:
+        return None
+    try:
+        day = parse_date(raw) if len(raw) == len("YYYY-MM-DD") else None
+        if day is not None:
+            moment = datetime.combine(day + timedelta(days=end_of_day), time.min, tzinfo=UTC)
+        else:
+            moment = parse_datetime(raw)
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise ApiError(f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 datetime.",
+                       details={name: raw})  # fmt: skip
+    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
+
+
+def _usage_user(principal: Principal, asked: str | None) -> int | None:
+    """Whose usage: the caller's; an admin's choice of anybody's (None: everybody's)."""
+    me = principal.user
+    if not asked or asked in {str(me.pk), me.username}:
+        return int(me.pk)
+    if principal.role != Role.ADMIN:
+        raise Forbidden("You may see only your own usage.", details={"user": asked})
+    if asked == "all":
+        return None
+    found = User.objects.filter(Q(username=asked) | Q(pk=int(asked) if asked.isdigit() else None))
+    user = found.first()
+    if user is None:
+        raise NotFound(f"No user {asked!r}.", details={"user": asked})
+    return int(user.pk)

@@ -15,8 +15,9 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 
-from benchmarks import providers
+from benchmarks import providers, spend
 from benchmarks.metrics.base import Case, Result
+from benchmarks.models import CallSource
 from leaderboard_site import sql
 from leaderboard_site.api.errors import ApiError
 
@@ -39,6 +40,7 @@ RUBRICS = {
     ),
 }
 JSON_OBJECT = re.compile(r"\{.*\}", re.S)
+JUDGE_MAX_TOKENS = 300
 CACHE_PREFIX = "benchmarks:judge:"  # the shared cache (Redis in production), kept until evicted
 
 
@@ -81,9 +83,19 @@ class JudgeMetric:
             score, reasoning = cached
             return Result(score, {"reasoning": reasoning, "judge": model, "cached": True})
         judge = await sync_to_async(sql.tidied(providers.get), thread_sensitive=False)(provider)
-        answer = await judge.complete(
-            model=model, prompt=self.prompt(case), max_tokens=300, temperature=0.0
-        )
+        meter = spend.current()  # the judge's calls are metered for whoever asked the score
+        hold = await spend.acheck(meter.payer if meter else None, source=CallSource.JUDGE,
+                                  provider=provider, model=model, prompt=self.prompt(case),
+                                  max_tokens=JUDGE_MAX_TOKENS)  # fmt: skip
+        try:
+            answer = await judge.complete(
+                model=model, prompt=self.prompt(case), max_tokens=JUDGE_MAX_TOKENS,
+                temperature=0.0,
+            )  # fmt: skip
+            hold.finish(prompt_tokens=answer.prompt_tokens,
+                        completion_tokens=answer.completion_tokens)  # fmt: skip
+        finally:
+            await spend.adone(hold)
         score, reasoning = _verdict(answer.text, provider)
         await cache.aset(f"{CACHE_PREFIX}{key}", (score, reasoning), timeout=None)
         return Result(score, {"reasoning": reasoning, "judge": model, "cached": False})

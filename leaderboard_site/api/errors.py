@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 CODES_BY_STATUS = {
     400: "BAD_REQUEST",
     401: "UNAUTHORIZED",
+    402: "PAYMENT_REQUIRED",
     403: "FORBIDDEN",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",

@@ -420,6 +420,9 @@ BENCHMARK_STORE_INTERVAL = env.float("BENCHMARK_STORE_INTERVAL", 0.5, minimum=0.
 BENCHMARK_PROCESSES = env.int("BENCHMARK_PROCESSES", os.cpu_count() or 1, minimum=1)
 # The longest a run may take before its worker stops it (Celery's soft time limit).
 BENCHMARK_TIME_LIMIT = env.int("BENCHMARK_TIME_LIMIT", 6 * 3600, minimum=60)
+# Seconds a process remembers a user's and an API key's spend caps (or that they have none):
+# an admin's change applies within this delay.
+BUDGET_CACHE_SECONDS = env.float("BUDGET_CACHE_SECONDS", 5.0, minimum=0.0)
 # Days after which beat erases completions' prompt and text (the rows stay, with their tokens,
 # latency and cost); unset or 0: kept.
 COMPLETION_RETENTION_DAYS = env.int("COMPLETION_RETENTION_DAYS", 0, minimum=0) or None
