@@ -79,7 +79,11 @@ ERROR_RESPONSES: dict[int, tuple[str, str]] = {
     409: ("Conflict", "The request conflicts with the current state."),
     413: ("PayloadTooLarge", "The request body is too large."),
     415: ("UnsupportedMediaType", "The request body's Content-Type is not accepted."),
-    422: ("PluginError", "The evaluator plugin raised an error (PLUGIN_ERROR)."),
+    422: (
+        "PluginError",
+        "The evaluator plugin raised an error (PLUGIN_ERROR), or the Idempotency-Key was used "
+        "for another request (IDEMPOTENCY_KEY_REUSED).",
+    ),
     429: ("RateLimitExceeded", "Over a rate limit or quota; see Retry-After."),
     502: ("ProviderError", "The model provider (or the Hub) failed."),
     503: (
@@ -90,6 +94,17 @@ ERROR_RESPONSES: dict[int, tuple[str, str]] = {
 }
 
 EVERY_OPERATION = (400, 401, 429, 503)
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+    "description": "Your key for this request (1 to 255 visible ASCII characters): the same "
+    "key with the same method, path and body within 24 h gets the first answer again "
+    "(`Idempotent-Replayed: true`) without the work being done twice; 409 IN_PROGRESS while "
+    "the first still runs, 422 IDEMPOTENCY_KEY_REUSED for another request. Per caller; "
+    "ignored for anonymous callers; streamed answers are not kept.",
+}
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
 
@@ -162,13 +177,22 @@ class AutoSchema(openapi.AutoSchema):
             statuses.add(404)
         if "requestBody" in operation:
             statuses |= {413, 415}
+        if self._idempotent():
+            statuses |= {409, 422}
         return statuses
+
+    def _idempotent(self) -> bool:
+        from leaderboard_site.api.idempotency import applies
+
+        return applies(self.method, self.path)
 
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
             return None
         self._register_components()
+        if self._idempotent():
+            operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
         responses = operation["responses"]
         for code, response in list(responses.items()):
             content = response.get("content", {}).get("application/json", {})

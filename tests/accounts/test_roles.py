@@ -10,6 +10,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from leaderboard_site.accounts import services
+from leaderboard_site.accounts.models import User
 from leaderboard_site.accounts.roles import RANK, Role
 from tests.conftest import client_for, make_user
 
@@ -44,6 +45,8 @@ BODIES: dict[str, dict[str, Any]] = {
                        "dataset": "arithmetic"},
     "/v1/auth/password": {"old_password": "pw-xxxxxxxx",
                           "new_password": "a-much-better-passphrase"},
+    # A public address (never connected to: registering only resolves and checks it).
+    "/v1/webhooks": {"url": "https://93.184.215.14/hook", "events": ["benchmark.completed"]},
 }  # fmt: skip
 PLACES = {"{org}": "acme", "{name}": "tiny", "{user_id}": "alice", "{dataset}": "arithmetic",
           "{provider}": "openai"}  # fmt: skip
@@ -91,7 +94,12 @@ def test_role_table(
         path = path.replace("{benchmark_id}", str(_benchmark(owner).pk))
     for placeholder, make in OWNED.items():
         if placeholder in path:  # the caller's own (somebody's, for anonymous callers)
-            owner = make_user("thing-owner", "user") if caller == "anonymous" else user
+            if caller == "anonymous":  # one owner for all the path's things
+                owner = User.objects.filter(username="thing-owner").first() or make_user(
+                    "thing-owner", "user"
+                )
+            else:
+                owner = user
             path = path.replace(placeholder, str(make(owner)))
     if "{id}" in path:
         owner = make_user("key-owner", "user") if caller == "anonymous" else user
@@ -141,8 +149,25 @@ def _request(owner: Any) -> Any:
     return make_request("acme/mine", submitter=owner, sender=owner.username).pk
 
 
+def _webhook(owner: Any) -> Any:
+    from webhooks.models import Endpoint
+
+    return Endpoint.objects.create(owner=owner, url="https://93.184.215.14/hook",
+                                   events=["benchmark.completed"]).pk  # fmt: skip
+
+
+def _delivery(owner: Any) -> Any:
+    """A delivery of the owner's webhook (made for `{webhook_id}` just before)."""
+    from webhooks.models import Delivery, Endpoint
+
+    endpoint = Endpoint.objects.filter(owner=owner).latest("created_at")
+    return Delivery.objects.create(endpoint=endpoint, event="benchmark.completed",
+                                   dedupe_key="walk", payload={}).pk  # fmt: skip
+
+
 OWNED = {"{completion_id}": _completion, "{evaluation_id}": _evaluation,
-         "{own_dataset}": _own_dataset, "{request_id}": _request}  # fmt: skip
+         "{own_dataset}": _own_dataset, "{request_id}": _request,
+         "{webhook_id}": _webhook, "{delivery_id}": _delivery}  # fmt: skip
 
 
 def _benchmark(owner: Any) -> Any:
