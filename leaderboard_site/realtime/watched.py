@@ -86,8 +86,11 @@ class _Publisher:
             batch = [self.pending.get()]
             while len(batch) < BATCH and not self.pending.empty():
                 batch.append(self.pending.get_nowait())
-            publish_many(batch, own=own)
-            connection.close()  # the database relay's connection: not held between batches
+            try:
+                publish_many(batch, own=own)
+                connection.close()  # the database relay's connection: not held between batches
+            except Exception:  # the thread must live on: the next batch may go through
+                logger.warning("could not publish %d watched events", len(batch), exc_info=True)
             if self.dropped:
                 logger.warning("dropped %d watched events (publishing fell behind)", self.dropped)
                 self.dropped = 0
