@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import auth, hostile, leaderboard, runs, submissions, votes
+from bench import auth, hostile, idempotency, leaderboard, runs, submissions, votes
 
 SUITES = {
     "leaderboard": leaderboard.main,
@@ -14,6 +14,7 @@ SUITES = {
     "votes": votes.main,
     "runs": runs.main,
     "hostile": hostile.main,
+    "idempotency": idempotency.main,
 }
 
 

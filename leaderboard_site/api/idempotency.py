@@ -6,7 +6,8 @@ its row in a transaction of its own before the view runs, so two requests racing
 collide on the (caller, key) unique constraint and only one does the work. The other gets:
 - the first answer (status, content type, body; `Idempotent-Replayed: true`) once it is stored,
   when its method, path (with the query) and body hash the same;
-- 409 `IN_PROGRESS` (with `Retry-After`) while the first still runs: it never waits;
+- 409 `IN_PROGRESS` (with `Retry-After`) while the first still runs: it never waits (a claim
+  still running after IDEMPOTENCY_RUNNING_SECONDS is presumed dead and taken over);
 - 422 `IDEMPOTENCY_KEY_REUSED` for another request under the same key.
 Answers of 500 and above and streamed answers are not kept: the key is released, and the
 retry does the work again. Anonymous callers' keys are ignored (those routes refuse them
@@ -24,11 +25,12 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
 from django.utils.decorators import sync_and_async_middleware
 
+from leaderboard_site import sql
 from leaderboard_site.api.errors import ApiError, error_response
 from leaderboard_site.api.models import IdempotencyKey
 
@@ -37,6 +39,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 ROUTES = re.compile(r"^/v1/(?!auth(?:/|$)).+|^/api/models/submit$|^/api/votes/[^/]+/[^/]+$")
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as a header carries it
 IN_PROGRESS_RETRY_AFTER = 1
+KEY_COLUMN = connection.ops.quote_name("key")  # a keyword in SQLite's grammar
 
 Handler = Callable[[HttpRequest], Any]
 
@@ -47,23 +50,25 @@ def applies(method: str, path: str) -> bool:
 
 
 class Claim:
-    """A key this request holds: `finish` keeps its answer or releases it."""
+    """A key this request holds: `finish` keeps its answer or releases it. (Plain SQL, one
+    statement each, as for votes: the ORM's compiling would cost more than the statements.)"""
 
-    def __init__(self, row: IdempotencyKey) -> None:
-        self.row = row
+    def __init__(self, row_id: int) -> None:
+        self.row_id = row_id
 
     def finish(self, response: HttpResponseBase) -> None:
         if response.status_code >= 500 or response.streaming:
-            IdempotencyKey.objects.filter(pk=self.row.pk).delete()
+            self.release()
             return
-        IdempotencyKey.objects.filter(pk=self.row.pk).update(
-            status_code=response.status_code,
-            content_type=response.get("Content-Type", ""),
-            body=response.content,  # type: ignore[attr-defined]
-        )
+        sql.run(
+            f"UPDATE {sql.table(IdempotencyKey)} SET status_code = %s, content_type = %s, "  # noqa: S608
+            "body = %s WHERE id = %s",
+            [response.status_code, response.get("Content-Type", ""),
+             response.content, self.row_id],  # type: ignore[attr-defined]
+        )  # fmt: skip
 
     def release(self) -> None:
-        IdempotencyKey.objects.filter(pk=self.row.pk).delete()
+        sql.run(f"DELETE FROM {sql.table(IdempotencyKey)} WHERE id = %s", [self.row_id])  # noqa: S608
 
 
 def request_hash(request: HttpRequest) -> str:
@@ -82,12 +87,17 @@ def _caller(request: HttpRequest) -> str | None:
     return principal.rate_key if principal else None
 
 
-def _insert(caller: str, key: str, digest: str) -> IdempotencyKey | None:
-    try:
-        with transaction.atomic():
-            return IdempotencyKey.objects.create(caller=caller, key=key, request_hash=digest)
-    except IntegrityError:
-        return None
+def _insert(caller: str, key: str, digest: str) -> int | None:
+    """Claim the key: one statement, its own transaction, so that a concurrent duplicate
+    collides on the unique constraint (it waits for this one to commit, then inserts
+    nothing)."""
+    rows = sql.run(
+        f"INSERT INTO {sql.table(IdempotencyKey)} (caller, {KEY_COLUMN}, request_hash, "  # noqa: S608
+        "created_at, content_type) VALUES (%s, %s, %s, %s, '') "
+        f"ON CONFLICT (caller, {KEY_COLUMN}) DO NOTHING RETURNING id",
+        [caller, key, digest, sql.stamp(timezone.now())],
+    )
+    return rows[0][0] if rows else None
 
 
 def claim(request: HttpRequest) -> Claim | HttpResponseBase | None:
@@ -106,21 +116,22 @@ def claim(request: HttpRequest) -> Claim | HttpResponseBase | None:
         return None
     digest = request_hash(request)
     for _ in range(2):
-        row = _insert(caller, key, digest)
-        if row is not None:
-            return Claim(row)
+        row_id = _insert(caller, key, digest)
+        if row_id is not None:
+            return Claim(row_id)
         answer = _existing(caller, key, digest)
         if answer is not None:
-            return answer
+            return answer  # the first answer, a refusal, or a dead claim taken over
     return _in_progress(key)
 
 
-def _existing(caller: str, key: str, digest: str) -> HttpResponseBase | None:
+def _existing(caller: str, key: str, digest: str) -> Claim | HttpResponseBase | None:
     """The answer for a key already claimed; None when its row had expired (and is gone now)."""
     expired = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_TTL)
-    row = IdempotencyKey.objects.filter(caller=caller, key=key).first()
-    if row is None:
+    found = sql.select(IdempotencyKey, f"caller = %s AND {KEY_COLUMN} = %s", [caller, key])
+    if not found:
         return None  # released meanwhile: claim it again
+    row = found[0]
     if row.created_at < expired:
         IdempotencyKey.objects.filter(pk=row.pk, created_at__lt=expired).delete()
         return None
@@ -132,11 +143,23 @@ def _existing(caller: str, key: str, digest: str) -> HttpResponseBase | None:
             details={"key": key},
         )
     if row.status_code is None:
-        return _in_progress(key)
+        return _take_over(row) or _in_progress(key)
     response = HttpResponse(bytes(row.body or b""), status=row.status_code,
                             content_type=row.content_type or None)  # fmt: skip
     response[REPLAYED_HEADER] = "true"
     return response
+
+
+def _take_over(row: IdempotencyKey) -> Claim | None:
+    """A claim still running after IDEMPOTENCY_RUNNING_SECONDS is presumed dead (its process
+    was killed mid-request): the retry takes it over and does the work."""
+    stale = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_RUNNING_SECONDS)
+    if row.created_at >= stale:
+        return None
+    taken = IdempotencyKey.objects.filter(
+        pk=row.pk, status_code__isnull=True, created_at=row.created_at
+    ).update(created_at=timezone.now())
+    return Claim(row.pk) if taken else None
 
 
 def _in_progress(key: str) -> HttpResponseBase:

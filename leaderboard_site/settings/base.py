@@ -512,6 +512,9 @@ PLUGIN_MEMORY_MB = env.int("PLUGIN_MEMORY_MB", 1024, minimum=0)
 # --- Idempotency-Key (leaderboard_site/api/idempotency.py) ------------------------------------
 # Seconds a key's answer is replayed; beat forgets older keys every hour.
 IDEMPOTENCY_TTL = env.int("IDEMPOTENCY_TTL", 86400, minimum=60)
+# A key's first request still running after this many seconds is presumed dead (its process
+# killed): a retry with the key takes it over instead of getting 409 IN_PROGRESS.
+IDEMPOTENCY_RUNNING_SECONDS = env.int("IDEMPOTENCY_RUNNING_SECONDS", 900, minimum=1)
 CELERY_BEAT_SCHEDULE["purge-idempotency-keys"] = {
     "task": "leaderboard_site.api.tasks.idempotency_keys_purge",
     "schedule": 3600,

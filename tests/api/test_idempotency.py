@@ -73,6 +73,17 @@ def test_while_the_first_runs_the_second_gets_409(alice: Any, alice_client: APIC
     assert running["Retry-After"] == "1"
 
 
+def test_a_dead_claim_is_taken_over(alice: Any, alice_client: APIClient, settings: Any) -> None:
+    request = client_for(alice).post("/v1/evaluations", BODY, format="json").wsgi_request
+    same = idempotency.request_hash(request)
+    long_ago = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_RUNNING_SECONDS + 1)
+    IdempotencyKey.objects.create(caller=f"user:{alice.pk}", key="k-1", request_hash=same,
+                                  created_at=long_ago)  # fmt: skip
+    response = post(alice_client, "/v1/evaluations", BODY)
+    assert response.status_code == 201 and "Idempotent-Replayed" not in response
+    assert IdempotencyKey.objects.get().status_code == 201
+
+
 def test_errors_below_500_are_kept_and_replayed(alice_client: APIClient) -> None:
     bad = post(alice_client, "/v1/evaluations", {"metrics": ["nope"]})
     assert bad.status_code == 400
