@@ -31,7 +31,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import DecimalField, F, Value
 from django.utils import timezone
 
 from benchmarks.models import Budget, BudgetLedger, BudgetPeriod, Price, ProviderCall
@@ -201,11 +201,24 @@ async def acheck(payer: Payer | None, **arguments: Any) -> Hold:
     if price is not True and (price is None or _known_unbudgeted(payer)):
         hold = Hold(payer, arguments["source"], arguments["provider"], arguments["model"], price)
     else:
-        hold = await sync_to_async(check)(payer, **arguments)
+        hold = await _checked(payer, arguments)
     meter = current()
     if meter is not None and meter.batch is not None:
         meter.batch.append(hold)
     return hold
+
+
+async def _checked(payer: Payer | None, arguments: dict[str, Any]) -> Hold:
+    """`check`, in a run after settling the calls answered since its last store (they would
+    hold their maximum until then): with a budget, the ledgers are exact at each call."""
+    meter = current()
+    answered = meter.taken() if meter is not None else []
+
+    def settle_and_check() -> Hold:
+        close(answered)
+        return check(payer, **arguments)
+
+    return await sync_to_async(settle_and_check)()
 
 
 class _Refused(Exception):
@@ -224,8 +237,9 @@ def _reserve(hold: Hold, budgets: list[Budget], amount: Decimal) -> None:
     try:
         with transaction.atomic():  # every ledger or none
             for budget, ledger, cap in caps:
-                room = BudgetLedger.objects.alias(used=F("spent") + F("reserved"))
-                within = room.filter(pk=ledger.pk, used__lte=cap - amount)
+                # spent + reserved + amount <= cap, written so that SQLite compares numbers
+                room = Value(cap - amount, output_field=DecimalField()) - F("reserved")
+                within = BudgetLedger.objects.filter(pk=ledger.pk, spent__lte=room)
                 if not within.update(reserved=F("reserved") + amount):
                     raise _Refused(budget, ledger, cap)
                 hold.ledgers[ledger.pk] = amount
