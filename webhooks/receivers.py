@@ -6,11 +6,12 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from benchmarks.signals import benchmark_progressed, evaluation_created
+from benchmarks.signals import benchmark_progressed, budget_exceeded, evaluation_created
 from submissions.signals import request_status_changed
 from webhooks import services
 
 BENCHMARK_EVENTS = {"completed": "benchmark.completed", "failed": "benchmark.failed"}
+BUDGET_FIGURES = ("scope", "period", "cap", "spent", "reserved", "needed", "resets_at")
 
 
 @receiver(benchmark_progressed)
@@ -47,3 +48,24 @@ def _submission_status(sender: Any, request: Any, previous: str | None, status: 
             "status": str(status)}  # fmt: skip
     services.event_emit(event="submission.status", owner_id=request.submitter_id,
                         subject=f"{request.pk}:{status}", data=data)  # fmt: skip
+
+
+@receiver(budget_exceeded)
+def _budget_exceeded(sender: Any, budget: Any, user_id: Any, api_key_id: Any,
+                     benchmark_id: Any, **figures: Any) -> None:  # fmt: skip
+    """To the payer: the user, or the owner of the API key whose cap refused the call."""
+    owner_id = user_id
+    if owner_id is None and api_key_id is not None:
+        from leaderboard_site.accounts.models import ApiKey
+
+        owner_id = ApiKey.objects.filter(pk=api_key_id).values_list("user_id", flat=True).first()
+    if owner_id is None:
+        return
+    data = {"api_key_id": _text(api_key_id), "benchmark_id": _text(benchmark_id),
+            **{name: figures.get(name) for name in BUDGET_FIGURES}}  # fmt: skip
+    subject = f"{budget.pk}:{figures.get('period')}:{figures.get('resets_at')}"
+    services.event_emit(event="budget.exceeded", owner_id=owner_id, subject=subject, data=data)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

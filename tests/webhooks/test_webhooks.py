@@ -312,3 +312,22 @@ def test_submission_status_events(
     data = delivery.payload["data"]
     assert (data["model"], data["previous"], data["status"]) == ("acme/tiny", "PENDING",
                                                                  "EVALUATING")  # fmt: skip
+
+
+def test_budget_exceeded_events(alice: Any, receiver: WebhookReceiver) -> None:
+    from types import SimpleNamespace
+
+    from benchmarks.signals import budget_exceeded
+    from leaderboard_site.accounts import services as accounts
+
+    register(client_for(alice), receiver.url, ["budget.exceeded"])
+    key = accounts.api_key_create(owner=alice, name="ci").api_key
+    figures = {"scope": "api_key", "period": "day", "cap": "1.00", "spent": "0.99",
+               "reserved": "0.00", "needed": "0.02",
+               "resets_at": "2026-12-05T00:00:00Z"}  # fmt: skip
+    for _ in range(2):  # announced twice for one budget and period: delivered once
+        budget_exceeded.send(sender=None, budget=SimpleNamespace(pk=7), user_id=None,
+                             api_key_id=key.pk, benchmark_id=None, **figures)  # fmt: skip
+    [delivery] = Delivery.objects.all()
+    assert delivery.event == "budget.exceeded"
+    assert delivery.payload["data"] == {"api_key_id": str(key.pk), "benchmark_id": None, **figures}
