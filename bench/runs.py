@@ -6,6 +6,11 @@ items/s as a fraction of the ideal 32 / 0.05 s = 640/s (target >= 0.85) and the 
 CPU time per item (target <= 2 ms). Beside it, the floor: the same 2,000 calls made straight
 with the `openai` SDK at the same concurrency, nothing stored or scored, in this process; and
 the ceiling: the same calls from a bare aiohttp client.
+
+And what metering adds per provider call (target <= 0.2 ms of CPU), measured alone in this
+process so that the run's noise does not hide it: the budget check, the call's usage kept, and
+its share of the bulk store every BENCHMARK_STORE_INTERVAL, for a payer without a budget (the
+common case: no query per call) and, for comparison, with one (a reservation per call).
 """
 
 from __future__ import annotations
@@ -78,6 +83,46 @@ def _run(owner: Any, dataset: Any, iterations: int, processes: int = 1) -> tuple
     return wall, cpu, benchmark
 
 
+def _metering_cpu_ms(owner: Any, *, budget: bool) -> float:
+    """CPU ms per call of `benchmarks.spend` as a run uses it, for ITEMS calls."""
+    import uuid
+    from decimal import Decimal
+
+    from asgiref.sync import async_to_sync, sync_to_async
+    from django.conf import settings
+
+    from benchmarks import spend
+    from benchmarks.models import Budget, Price
+
+    price = Price(provider="local", model="tiny", input_per_million=Decimal(1),
+                  output_per_million=Decimal(2))  # fmt: skip
+    Budget.objects.filter(user=owner).delete()
+    if budget:
+        Budget.objects.create(user=owner, daily_usd=Decimal(1000))
+    payer = spend.Payer(owner.pk, None, uuid.uuid4())
+    spend.forget_budgets()
+    spend.budgets_of(payer)  # as a run's first call does
+    per_store = max(1, int(IDEAL * settings.BENCHMARK_STORE_INTERVAL))  # at the ideal rate
+
+    async def calls() -> None:
+        meter = spend.Meter(payer, batch=[])
+        with spend.metering(meter):
+            for n in range(ITEMS):
+                hold = await spend.acheck(payer, source="benchmark", provider="local",
+                                          model="tiny", prompt=f"What is {n} plus 1?",
+                                          max_tokens=256, price=price)  # fmt: skip
+                hold.finish(prompt_tokens=6, completion_tokens=4)
+                if (n + 1) % per_store == 0 or n + 1 == ITEMS:
+                    await sync_to_async(spend.close)(meter.taken())
+
+    cpu = time.process_time()
+    async_to_sync(calls)()
+    cpu = time.process_time() - cpu
+    Budget.objects.filter(user=owner).delete()
+    spend.forget_budgets()
+    return cpu / ITEMS * 1000
+
+
 async def _bare_http(base_url: str, count: int) -> None:
     """The same calls with a bare aiohttp client: what the model server and this machine allow
     a client that costs next to nothing (the ceiling under the ideal)."""
@@ -125,6 +170,8 @@ def main(duration: int = 10) -> None:
         with isolated_environment():
             owner, dataset = _world(base_url)
             _run(owner, dataset, 200)  # warm up: imports, connections
+            metering = _metering_cpu_ms(owner, budget=False)
+            metering_budget = _metering_cpu_ms(owner, budget=True)
             server_cpu = _cpu_seconds(model_server.pid)
             wall, cpu, benchmark = _run(owner, dataset, ITEMS)
             server_cpu = _cpu_seconds(model_server.pid) - server_cpu
@@ -160,6 +207,8 @@ def main(duration: int = 10) -> None:
         "two_processes_fraction_of_ideal": round(ITEMS / wall2 / IDEAL, 3),
         "two_processes_cpu_ms_per_item": round(cpu2 / ITEMS * 1000, 3),
         "two_processes_accuracy": benchmark2.results[0]["accuracy"],
+        "metering_cpu_ms_per_call": round(metering, 4),
+        "metering_with_a_budget_cpu_ms_per_call": round(metering_budget, 4),
         "accuracy": result["accuracy"],
         "errors": result["errors"],
         "latency_ms": result["latency_ms"],
@@ -177,6 +226,8 @@ def main(duration: int = 10) -> None:
     print(f"  bare aiohttp client (the machine's ceiling): {ITEMS / http_wall:.1f} items/s = "
           f"{ITEMS / http_wall / IDEAL:.3f} of ideal; the run reaches "
           f"{rate * http_wall / ITEMS:.3f} of it")  # fmt: skip
+    print(f"  metering (budget check, usage, bulk store) per call: {metering:.4f} ms CPU without "
+          f"a budget (target <= 0.2 ms), {metering_budget:.4f} ms with one")  # fmt: skip
     print(f"  accuracy {result['accuracy']}, errors {result['errors']}, "
           f"latency {result['latency_ms']}")  # fmt: skip
     print(f"  saved to {save('runs', figures)}")
