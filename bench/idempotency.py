@@ -37,9 +37,9 @@ def _setup() -> tuple[Callable[[str | None], Any], Any]:
     middleware = idempotency(lambda request: JsonResponse(answer, status=201))
 
     def post(key: str | None) -> Any:
-        headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+        headers = {"Idempotency-Key": key} if key else {}
         request = factory.post("/v1/evaluations", BODY, content_type="application/json",
-                               **headers)  # fmt: skip
+                               headers=headers)  # fmt: skip
         request._principal = (principal, None)  # type: ignore[attr-defined]
         return middleware(request)
 

@@ -91,7 +91,7 @@ def check(url: str) -> Target:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
         raise RefusedUrl(f"The host {host} does not resolve: {exc}.") from exc
-    addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     refused = [str(a) for a in addresses if not _allowed(a)]
     if refused or not addresses:
         raise RefusedUrl(
