@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -531,6 +532,11 @@ WEBHOOK_BACKOFF_MAX = env.int("WEBHOOK_BACKOFF_MAX", 3600, minimum=60)
 # refused, unless WEBHOOK_ALLOW_PRIVATE or their address is in WEBHOOK_ALLOWED_NETWORKS (CIDRs).
 WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)
 WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS")
+for _network in WEBHOOK_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"WEBHOOK_ALLOWED_NETWORKS: {_exc}") from _exc
 CELERY_BEAT_SCHEDULE["webhook-deliveries"] = {
     "task": "webhooks.tasks.deliveries_due",
     "schedule": 60,

@@ -331,3 +331,21 @@ def test_budget_exceeded_events(alice: Any, receiver: WebhookReceiver) -> None:
     [delivery] = Delivery.objects.all()
     assert delivery.event == "budget.exceeded"
     assert delivery.payload["data"] == {"api_key_id": str(key.pk), "benchmark_id": None, **figures}
+
+
+def test_the_readmes_verification_snippet_accepts_a_delivery(
+    alice_client: Any, receiver: WebhookReceiver, django_capture_on_commit_callbacks: Any
+) -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    snippet = readme.split("### Webhooks", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(snippet, namespace)
+    created = register(alice_client, receiver.url)
+    evaluate(alice_client, django_capture_on_commit_callbacks)
+    tasks.deliver(str(Delivery.objects.get().pk))
+    [received] = receiver.requests
+    header = received.headers["X-Webhook-Signature"]
+    assert namespace["verify"](created["secret"], header, received.body)
+    assert not namespace["verify"](created["secret"], header, received.body + b" ")
