@@ -1,5 +1,5 @@
 """A local webhook receiver: a small threaded HTTP server that records every request and
-answers the statuses it is told (`answers`, taken in order; then 200).
+answers the statuses it is told (`answers`, taken in order; then 200), after `delay` seconds.
 
     with WebhookReceiver() as receiver:
         receiver.answers = [500, 200]
@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -36,6 +37,7 @@ class WebhookReceiver:
     def __init__(self) -> None:
         self.requests: list[Received] = []
         self.answers: list[int] = []
+        self.delay = 0.0  # seconds before answering (a slow receiver)
         self.lock = threading.Lock()
         receiver = self
 
@@ -43,14 +45,18 @@ class WebhookReceiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                time.sleep(receiver.delay)
                 with receiver.lock:
                     receiver.requests.append(Received(self.path, dict(self.headers), body))
                     status = receiver.answers.pop(0) if receiver.answers else 200
                 reply = b'{"ok": true}' if status < 300 else b"x" * 5000
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", str(len(reply)))
+                    self.end_headers()
+                    self.wfile.write(reply)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender gave up waiting (a timeout test)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

@@ -349,3 +349,82 @@ def test_the_readmes_verification_snippet_accepts_a_delivery(
     header = received.headers["X-Webhook-Signature"]
     assert namespace["verify"](created["secret"], header, received.body)
     assert not namespace["verify"](created["secret"], header, received.body + b" ")
+
+
+def test_a_slow_receiver_times_out(
+    alice_client: Any, receiver: WebhookReceiver, settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    register(alice_client, receiver.url)
+    evaluate(alice_client, django_capture_on_commit_callbacks)
+    settings.WEBHOOK_TIMEOUT = 0.3
+    receiver.delay = 2.0
+    assert "ReadTimeoutError" in tasks.deliver(str(Delivery.objects.get().pk))
+    attempt = Delivery.objects.get().attempt_set.get()
+    assert attempt.status_code is None and "timed out" in attempt.error
+
+
+def test_the_checked_address_is_connected_to_with_the_urls_host(
+    alice_client: Any, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    """The name is resolved once per attempt, by the check; the connection goes to that
+    address (a second, rebound answer would never be used) and says the URL's host."""
+    import socket
+
+    port = int(receiver.url.rsplit(":", 1)[1])
+    lookups: list[str] = []
+
+    def resolve(host: str, *args: Any, **kwargs: Any) -> Any:
+        lookups.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr(net.socket, "getaddrinfo", resolve)
+    register(alice_client, f"http://hooks.example:{port}/in")
+    evaluate(alice_client, django_capture_on_commit_callbacks)
+    lookups.clear()
+    assert tasks.deliver(str(Delivery.objects.get().pk)) == "delivered (200)"
+    # The check's lookup of the name, once; urllib3 was given the address (a numeric lookup).
+    assert lookups == ["hooks.example", "127.0.0.1"]
+    [received] = receiver.requests
+    assert received.headers["Host"] == f"hooks.example:{port}"
+
+
+def test_https_goes_to_the_checked_address_with_the_urls_tls_name(
+    receiver: WebhookReceiver,
+) -> None:
+    """A plain-HTTP server behind an https URL: the TLS handshake fails, as an attempt's error."""
+    port = int(receiver.url.rsplit(":", 1)[1])
+    target = net.check(f"https://127.0.0.1:{port}/hook")
+    assert target.host_header == f"127.0.0.1:{port}"
+    with pytest.raises(net.SendError, match="SSL"):
+        net.send(target, b"{}", {})
+    assert net.Target("https", "hooks.example", 443, "/", "93.184.215.14").host_header == (
+        "hooks.example"
+    )
+
+
+def test_idempotency_keys_under_asgi(alice: Any) -> None:
+    """The middleware's async side (Django's ASGI handler) keeps and replays answers too."""
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    from leaderboard_site.accounts import tokens
+
+    token = tokens.issue(username="alice", role="user")[0]
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "asgi-1"}
+
+    async def twice() -> list[Any]:
+        client = AsyncClient()
+        return [
+            await client.post("/v1/evaluations", {"output": "{}", "metrics": ["json_valid"]},
+                              content_type="application/json", headers=headers)
+            for _ in range(2)
+        ]  # fmt: skip
+
+    first, second = async_to_sync(twice)()
+    assert first.status_code == second.status_code == 201
+    assert second.content == first.content and second["Idempotent-Replayed"] == "true"
+    from benchmarks.models import Evaluation
+
+    assert Evaluation.objects.count() == 1
