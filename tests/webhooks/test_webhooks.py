@@ -404,13 +404,16 @@ def test_https_goes_to_the_checked_address_with_the_urls_tls_name(
     )
 
 
-def test_idempotency_keys_under_asgi(alice: Any) -> None:
+@pytest.mark.django_db(transaction=True)  # the ASGI handler's threads have connections of their own
+def test_idempotency_keys_under_asgi() -> None:
     """The middleware's async side (Django's ASGI handler) keeps and replays answers too."""
     from asgiref.sync import async_to_sync
     from django.test import AsyncClient
 
     from leaderboard_site.accounts import tokens
+    from tests.conftest import make_user
 
+    make_user("alice", "user")
     token = tokens.issue(username="alice", role="user")[0]
     headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "asgi-1"}
 
