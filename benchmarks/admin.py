@@ -105,9 +105,9 @@ class ProviderCallAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request: Any, extra_context: dict[str, Any] | None = None) -> Any:
         response = super().changelist_view(request, extra_context)
-        changelist = getattr(response, "context_data", {}).get("cl")
-        if changelist is not None:  # (not on a redirect or an error page)
-            response.context_data["totals"] = selectors.usage_figures(changelist.queryset)
+        context = getattr(response, "context_data", None) or {}
+        if "cl" in context:  # (not on a redirect or an error page)
+            context["totals"] = selectors.usage_figures(context["cl"].queryset)
         return response
 
     def has_change_permission(self, request: Any, obj: Any = None) -> bool:

@@ -509,6 +509,7 @@ def _moment(params: Any, name: str, *, end_of_day: bool = False) -> datetime | N
     raw = params.get(name)
     if not raw:
         return None
+    moment: datetime | None
     try:
         day = parse_date(raw) if len(raw) == len("YYYY-MM-DD") else None
         if day is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -195,12 +196,12 @@ def sums(llm: Any) -> Any:
     return services.dataset_create(name="sums", items=items)
 
 
-def start_run(client: Any, **body: Any) -> str:
+def start_run(client: Any, **body: Any) -> uuid.UUID:
     payload = {"name": "capped", "providers": [{"provider": "openai", "model": "tiny-1"}],
                "dataset": "sums", "max_tokens": 10, "concurrency": 1, **body}  # fmt: skip
     response = client.post("/v1/benchmarks", payload, format="json")
     assert response.status_code == 201, response.content
-    return str(response.json()["benchmark_id"])
+    return uuid.UUID(response.json()["benchmark_id"])
 
 
 def test_a_run_stops_cleanly_at_the_cap(alice, alice_client, sums, priced) -> None:
@@ -293,9 +294,9 @@ def test_two_runs_racing_for_the_last_dollar_do_not_both_pass(sums, priced, sett
     settings.BENCHMARK_STORE_INTERVAL = 0.05
     runs = [start_run(client, iterations=1, max_tokens=9) for _ in range(2)]  # 5 x 2 + 9 x 10
     gate = threading.Barrier(2)
-    outcomes: dict[str, str] = {}
+    outcomes: dict[uuid.UUID, str] = {}
 
-    def work(benchmark_id: str) -> None:
+    def work(benchmark_id: uuid.UUID) -> None:
         try:
             gate.wait()
             outcomes[benchmark_id] = runner.run(benchmark_id)
