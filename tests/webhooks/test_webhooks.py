@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from benchmarks.models import Benchmark, Dataset
 from benchmarks.signals import benchmark_progressed
@@ -431,3 +432,33 @@ def test_idempotency_keys_under_asgi() -> None:
     from benchmarks.models import Evaluation
 
     assert Evaluation.objects.count() == 1
+
+
+def test_a_refused_call_past_a_cap_is_delivered_as_budget_exceeded(
+    alice: Any, alice_client: APIClient, llm: Any, receiver: WebhookReceiver,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    from decimal import Decimal
+
+    from benchmarks import spend
+    from benchmarks.models import Budget, Price
+
+    spend.forget_budgets()
+    Price.objects.create(provider="openai", model="tiny-1", input_per_million=Decimal(2),
+                         output_per_million=Decimal(10))  # fmt: skip
+    Budget.objects.create(user=alice, daily_usd=Decimal("0.0001"))
+    created = register(alice_client, receiver.url, ["budget.exceeded"])
+    body = {"provider": "openai", "model": "tiny-1", "prompt": "Hello", "max_tokens": 10}
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            for _ in range(2):
+                refused = alice_client.post("/v1/completions", body, format="json")
+                assert refused.status_code == 402
+    finally:
+        spend.forget_budgets()
+    [delivery] = Delivery.objects.all()
+    assert tasks.deliver(str(delivery.pk)) == "delivered (200)"
+    [received] = receiver.requests
+    assert verify(created["secret"], received.headers["X-Webhook-Signature"], received.body)
+    data = json.loads(received.body)["data"]
+    assert (data["scope"], data["period"], data["cap"]) == ("user", "day", "0.0001")
