@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.dispatch import receiver
@@ -10,11 +13,29 @@ from benchmarks.signals import benchmark_progressed, budget_exceeded, evaluation
 from submissions.signals import request_status_changed
 from webhooks import services
 
+logger = logging.getLogger(__name__)
+
+
+def _safely(handler: Callable[..., None]) -> Callable[..., None]:
+    """A webhook that cannot be queued is logged: it never fails what announced the event
+    (a run's progress, a request's transition)."""
+
+    @functools.wraps(handler)
+    def guarded(*args: Any, **kwargs: Any) -> None:
+        try:
+            handler(*args, **kwargs)
+        except Exception:
+            logger.exception("webhook event not queued (%s)", handler.__name__)
+
+    return guarded
+
+
 BENCHMARK_EVENTS = {"completed": "benchmark.completed", "failed": "benchmark.failed"}
 BUDGET_FIGURES = ("scope", "period", "cap", "spent", "reserved", "needed", "resets_at")
 
 
 @receiver(benchmark_progressed)
+@_safely
 def _benchmark_ended(sender: Any, benchmark: Any, status: str, progress: float, done: int,
                      total: int, **kwargs: Any) -> None:  # fmt: skip
     event = BENCHMARK_EVENTS.get(str(status))
@@ -28,6 +49,7 @@ def _benchmark_ended(sender: Any, benchmark: Any, status: str, progress: float, 
 
 
 @receiver(evaluation_created)
+@_safely
 def _evaluation_completed(sender: Any, evaluation: Any, **kwargs: Any) -> None:
     if evaluation.owner_id is None:
         return
@@ -39,6 +61,7 @@ def _evaluation_completed(sender: Any, evaluation: Any, **kwargs: Any) -> None:
 
 
 @receiver(request_status_changed)
+@_safely
 def _submission_status(sender: Any, request: Any, previous: str | None, status: str,
                        **kwargs: Any) -> None:  # fmt: skip
     if request.submitter_id is None:
@@ -51,6 +74,7 @@ def _submission_status(sender: Any, request: Any, previous: str | None, status: 
 
 
 @receiver(budget_exceeded)
+@_safely
 def _budget_exceeded(sender: Any, budget: Any, user_id: Any, api_key_id: Any,
                      benchmark_id: Any, **figures: Any) -> None:  # fmt: skip
     """To the payer: the user, or the owner of the API key whose cap refused the call."""

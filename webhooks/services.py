@@ -135,7 +135,9 @@ def delivery_attempt(*, delivery_id: uuid.UUID) -> str:
     now = timezone.now()
     if not _claim(delivery_id, now):
         return "not due, taken or done"
-    delivery = Delivery.objects.select_related("endpoint").get(pk=delivery_id)
+    delivery = Delivery.objects.select_related("endpoint").filter(pk=delivery_id).first()
+    if delivery is None:
+        return "gone"  # its endpoint was deleted meanwhile
     endpoint = delivery.endpoint
     if not endpoint.enabled:
         Delivery.objects.filter(pk=delivery.pk).update(

@@ -462,3 +462,15 @@ def test_a_refused_call_past_a_cap_is_delivered_as_budget_exceeded(
     assert verify(created["secret"], received.headers["X-Webhook-Signature"], received.body)
     data = json.loads(received.body)["data"]
     assert (data["scope"], data["period"], data["cap"]) == ("user", "day", "0.0001")
+
+
+def test_a_webhook_that_cannot_be_queued_never_fails_the_announcer(
+    alice: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(**kwargs: Any) -> int:
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(services, "event_emit", broken)
+    benchmark_progressed.send(sender=Benchmark, benchmark=_run(alice), status="completed",
+                              progress=1.0, done=1, total=1)  # fmt: skip
+    assert "webhook event not queued" in caplog.text
