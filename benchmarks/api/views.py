@@ -476,7 +476,7 @@ class UsageView(APIView):
 
     @extend_schema(
         parameters=USAGE_PARAMETERS,
-        responses={200: UsageReportSerializer, **errors(403)},
+        responses={200: UsageReportSerializer, **errors(403, 404)},
         description="Every provider call (completions, LLM-judge calls, benchmark run items) "
         "totalled per day (UTC), provider, model or API key, and overall: calls, input and "
         "output tokens, cost in USD. Calls of models without a price count tokens only: "
@@ -516,7 +516,7 @@ def _moment(params: Any, name: str, *, end_of_day: bool = False) -> datetime | N
             moment = datetime.combine(day + timedelta(days=end_of_day), time.min, tzinfo=UTC)
         else:
             moment = parse_datetime(raw)
-    except ValueError:
+    except (ValueError, OverflowError):  # out of range (a day after 9999-12-31...)
         moment = None
     if moment is None:
         raise ApiError(f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 datetime.",

@@ -186,7 +186,7 @@ def test_usage_is_the_callers_and_admins_see_anyones(alice, alice_client, bob) -
 @pytest.mark.parametrize(
     "query",
     ["group_by=week", "from=yesterday", "to=2026-13-01", "from=2026-02-01&to=2026-01-01",
-     "from=2026-01-01T25:00:00"],
+     "from=2026-01-01T25:00:00", "to=9999-12-31", "from=0000-01-01"],
 )  # fmt: skip
 def test_bad_usage_queries_are_400(alice_client, query: str) -> None:
     response = alice_client.get(f"/v1/usage?{query}")
@@ -215,3 +215,14 @@ def test_the_admin_lists_calls_with_their_totals(alice, bob) -> None:
     filtered = browser.get("/admin/benchmarks/providercall/?q=alice")
     assert "<td>2</td>" in filtered.content.decode().split('id="usage-totals"', 1)[1]
     assert browser.get("/admin/benchmarks/budget/add/").status_code == 200
+
+
+def test_graphql_calls_are_recorded_with_their_key(alice, llm) -> None:
+    llm.state.answers["capital of France"] = "Paris."
+    client, key = key_client(alice)
+    mutation = "mutation($input: CompletionInput!) { createCompletion(input: $input) { id } }"
+    variables = {"input": {"provider": "openai", "model": "tiny-1", "prompt": PROMPT}}
+    response = client.post("/graphql", {"query": mutation, "variables": variables}, format="json")
+    assert response.json()["data"]["createCompletion"]["id"]
+    call = ProviderCall.objects.get()
+    assert (call.user, call.api_key, call.source) == (alice, key, "completion")
