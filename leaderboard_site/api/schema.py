@@ -38,7 +38,8 @@ ERROR_SCHEMA: dict[str, Any] = {
                     "description": ", ".join(
                         f"{code} ({status})" for status, code in CODES_BY_STATUS.items()
                     )
-                    + "; PLUGIN_ERROR (422), PLUGIN_TIMEOUT (504).",
+                    + "; PLUGIN_ERROR (422), PLUGIN_TIMEOUT (504), IN_PROGRESS (409), "
+                    "IDEMPOTENCY_KEY_REUSED (422).",
                 },
                 "message": {"type": "string"},
                 "details": {
