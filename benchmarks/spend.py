@@ -80,7 +80,8 @@ class Hold:
     output_tokens: int = 0
     cost: Decimal | None = None
     answered: bool = False
-    closed: bool = False
+    settled: bool = False  # its ledgers: given back what it reserved, charged what it cost
+    closed: bool = False  # its usage stored too
 
     def finish(self, *, prompt_tokens: int, completion_tokens: int,
                cost: Decimal | None = AT_PRICE) -> None:  # fmt: skip
@@ -158,6 +159,7 @@ def _known_unbudgeted(payer: Payer | None) -> bool:
 def forget_budgets() -> None:
     """Drop the remembered budgets (after an admin's change, in this process)."""
     _budgets.clear()
+    _ledgers.clear()
 
 
 def period_start(period: str, now: datetime) -> date:
@@ -209,20 +211,22 @@ async def acheck(payer: Payer | None, **arguments: Any) -> Hold:
 
 
 async def _checked(payer: Payer | None, arguments: dict[str, Any]) -> Hold:
-    """`check`, in a run after settling the calls answered since its last store (they would
-    hold their maximum until then): with a budget, the ledgers are exact at each call."""
+    """`check`, in a run after settling the ledgers of the calls answered since its last store
+    (they would hold their maximum until then; their usage is still stored with the batch):
+    with a budget, the ledgers are exact at each call."""
     meter = current()
-    answered = meter.taken() if meter is not None else []
+    batch = meter.batch if meter is not None and meter.batch else []
+    answered = [hold for hold in batch if hold.answered and hold.ledgers and not hold.settled]
 
     def settle_and_check() -> Hold:
-        close(answered)
+        settle(answered)
         return check(payer, **arguments)
 
     return await sync_to_async(settle_and_check)()
 
 
 class _Refused(Exception):
-    def __init__(self, budget: Budget, ledger: BudgetLedger, cap: Decimal):
+    def __init__(self, budget: Budget, ledger: int, cap: Decimal):
         self.budget, self.ledger, self.cap = budget, ledger, cap
 
 
@@ -235,14 +239,14 @@ def _reserve(hold: Hold, budgets: list[Budget], amount: Decimal) -> None:
         if cap is not None
     ]
     try:
-        with transaction.atomic():  # every ledger or none
+        with transaction.atomic() if len(caps) > 1 else contextlib.nullcontext():  # all or none
             for budget, ledger, cap in caps:
                 # spent + reserved + amount <= cap, written so that SQLite compares numbers
                 room = Value(cap - amount, output_field=DecimalField()) - F("reserved")
-                within = BudgetLedger.objects.filter(pk=ledger.pk, spent__lte=room)
+                within = BudgetLedger.objects.filter(pk=ledger, spent__lte=room)
                 if not within.update(reserved=F("reserved") + amount):
                     raise _Refused(budget, ledger, cap)
-                hold.ledgers[ledger.pk] = amount
+                hold.ledgers[ledger] = amount
     except _Refused as refused:
         hold.ledgers.clear()
         _refuse(hold, refused.budget, refused.ledger, refused.cap, amount=amount)
@@ -252,15 +256,25 @@ def _caps(budget: Budget) -> list[tuple[str, Decimal | None]]:
     return [(BudgetPeriod.DAY, budget.daily_usd), (BudgetPeriod.MONTH, budget.monthly_usd)]
 
 
-def _ledger(budget: Budget, period: str, starts: date) -> BudgetLedger:
-    """The budget's ledger of a period (made by its first call; a concurrent one is found)."""
-    ledger, _ = BudgetLedger.objects.get_or_create(budget=budget, period=period, starts=starts)
-    return ledger
+_ledgers: dict[tuple[int, str, date], int] = {}  # ledger ids, by budget, period and start
 
 
-def _refuse(hold: Hold, budget: Budget, ledger: BudgetLedger, cap: Decimal, *,
+def _ledger(budget: Budget, period: str, starts: date) -> int:
+    """The id of the budget's ledger of a period (made by its first call; a concurrent one is
+    found), remembered by the process."""
+    key = (budget.pk, period, starts)
+    if key not in _ledgers:
+        ledger, _ = BudgetLedger.objects.get_or_create(budget=budget, period=period, starts=starts)
+        _ledgers[key] = ledger.pk
+    return _ledgers[key]
+
+
+def _refuse(hold: Hold, budget: Budget, ledger_id: int, cap: Decimal, *,
             amount: Decimal) -> None:  # fmt: skip
-    ledger.refresh_from_db()
+    ledger = BudgetLedger.objects.filter(pk=ledger_id).first()
+    if ledger is None:  # the budget was deleted since this process remembered it: no cap
+        forget_budgets()
+        return
     scope = "api_key" if budget.api_key_id else "user"
     details = {
         "scope": scope,
@@ -298,20 +312,30 @@ def close(holds: Iterable[Hold]) -> None:
     if not holds:
         return
     rows: dict[tuple[Any, ...], ProviderCall] = {}
-    settle: dict[int, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
     for hold in holds:
         hold.closed = True
-        for ledger, amount in hold.ledgers.items():
-            settle[ledger][0] += amount
-            settle[ledger][1] += hold.cost or 0
         if hold.answered:
             _add(rows, hold)
     with transaction.atomic():
         ProviderCall.objects.bulk_create(rows.values())
-        for ledger, (reserved, spent) in settle.items():
-            BudgetLedger.objects.filter(pk=ledger).update(
-                reserved=F("reserved") - reserved, spent=F("spent") + spent
-            )
+        settle(holds)
+
+
+def settle(holds: Iterable[Hold]) -> None:
+    """Give back what the holds reserved and count what they cost, once per hold: one UPDATE
+    per ledger."""
+    totals: dict[int, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for hold in holds:
+        if hold.settled or not hold.ledgers:
+            continue
+        hold.settled = True
+        for ledger, amount in hold.ledgers.items():
+            totals[ledger][0] += amount
+            totals[ledger][1] += hold.cost or 0
+    for ledger, (reserved, spent) in totals.items():
+        BudgetLedger.objects.filter(pk=ledger).update(
+            reserved=F("reserved") - reserved, spent=F("spent") + spent
+        )
 
 
 def _add(rows: dict[tuple[Any, ...], ProviderCall], hold: Hold) -> None:

@@ -313,3 +313,12 @@ def test_two_runs_racing_for_the_last_dollar_do_not_both_pass(sums, priced, sett
     ledger = BudgetLedger.objects.get()
     assert ledger.spent + ledger.reserved <= cap
     assert ledger.reserved == 0
+
+
+def test_a_deleted_budget_no_longer_caps(alice, alice_client, llm, priced) -> None:
+    Budget.objects.create(user=alice, daily_usd=Decimal("0.0002"))
+    llm.state.answers["capital of France"] = "Paris."
+    assert complete(alice_client).status_code == 201  # the budget and its ledger remembered
+    Budget.objects.all().delete()
+    assert complete(alice_client).status_code == 201
+    assert complete(alice_client, max_tokens=100).status_code == 201  # past the old cap
