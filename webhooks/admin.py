@@ -1,7 +1,12 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from webhooks import services
 from webhooks.models import Attempt, Delivery, Endpoint
 
 
@@ -10,8 +15,14 @@ class EndpointAdmin(admin.ModelAdmin):
     list_display = ["url", "owner", "enabled", "disabled_reason", "failing_since", "created_at"]
     list_filter = ["enabled"]
     search_fields = ["url", "owner__username"]
-    readonly_fields = ["disabled_reason", "disabled_at", "failing_since", "created_at"]
+    readonly_fields = ["enabled", "disabled_reason", "disabled_at", "failing_since", "created_at"]
     exclude = ["secret"]
+    actions = ["enable"]
+
+    @admin.action(description="Enable again (clears the failure record)")
+    def enable(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for endpoint in queryset.filter(enabled=False):
+            services.endpoint_update(endpoint=endpoint, enabled=True)
 
 
 class AttemptInline(admin.TabularInline):

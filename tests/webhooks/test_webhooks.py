@@ -474,3 +474,21 @@ def test_a_webhook_that_cannot_be_queued_never_fails_the_announcer(
     benchmark_progressed.send(sender=Benchmark, benchmark=_run(alice), status="completed",
                               progress=1.0, done=1, total=1)  # fmt: skip
     assert "webhook event not queued" in caplog.text
+
+
+def test_the_admin_enables_a_disabled_endpoint_again(alice: Any, admin_user: Any) -> None:
+    from django.test import Client
+
+    endpoint = Endpoint.objects.create(owner=alice, url="https://93.184.215.14/", enabled=False,
+                                       events=["benchmark.completed"], disabled_reason="failing",
+                                       failing_since=timezone.now())  # fmt: skip
+    admin = Client()
+    admin.force_login(admin_user)
+    response = admin.post("/admin/webhooks/endpoint/",
+                          {"action": "enable", "_selected_action": [str(endpoint.pk)]})  # fmt: skip
+    assert response.status_code == 302
+    endpoint.refresh_from_db()
+    assert endpoint.enabled and endpoint.disabled_reason == "" and endpoint.failing_since is None
+    assert (
+        admin.get(f"/admin/webhooks/delivery/?endpoint__id__exact={endpoint.pk}").status_code == 200
+    )
