@@ -40,7 +40,7 @@ lint: install ## ruff lint and format check
 	$(BIN)/ruff format --check .
 
 typecheck: install ## mypy with the Django and DRF plugins
-	$(BIN)/mypy leaderboard_site leaderboard votes submissions benchmarks
+	$(BIN)/mypy leaderboard_site leaderboard votes submissions benchmarks webhooks
 
 schema: install ## write and validate the OpenAPI schema (docs/openapi.json)
 	@mkdir -p docs
