@@ -274,10 +274,12 @@ class Run:
                 temperature=self.benchmark.temperature, system=self.benchmark.system,
             )  # fmt: skip
         except (ProviderError, ProviderRefused) as exc:  # after the retries: a failed item
+            hold.release()
             return self._failed(outcome, item, exc.message)
         except UnknownModel:
             raise  # every item would fail: the run fails with the reason
         except Exception as exc:  # an answer that cannot be read: this item fails, not the run
+            hold.release()
             logger.warning("benchmark %s item %s: %s", self.benchmark.pk, position, exc)
             return self._failed(outcome, item, f"{type(exc).__name__}: {exc}")
         outcome.output = answer.text

@@ -80,6 +80,7 @@ class Hold:
     output_tokens: int = 0
     cost: Decimal | None = None
     answered: bool = False
+    done: bool = False  # answered, or failed (released: nothing counted)
     settled: bool = False  # its ledgers: given back what it reserved, charged what it cost
     closed: bool = False  # its usage stored too
 
@@ -92,7 +93,11 @@ class Hold:
             cost = cost_at(self.price, prompt_tokens=prompt_tokens,
                            completion_tokens=completion_tokens)  # fmt: skip
         self.cost = cost
-        self.answered = True
+        self.answered = self.done = True
+
+    def release(self) -> None:
+        """The call failed: its reservation is given back, nothing is counted."""
+        self.done = True
 
 
 @dataclass
@@ -103,14 +108,14 @@ class Meter:
     batch: list[Hold] | None = None
 
     def taken(self, *, everything: bool = False) -> list[Hold]:
-        """The batch's answered holds (or all of them), removed from it."""
+        """The batch's finished holds (or all of them), removed from it."""
         if not self.batch:
             return []
         if everything:
             holds, self.batch[:] = list(self.batch), []
             return holds
-        holds = [hold for hold in self.batch if hold.answered]
-        self.batch[:] = [hold for hold in self.batch if not hold.answered]
+        holds = [hold for hold in self.batch if hold.done]
+        self.batch[:] = [hold for hold in self.batch if not hold.done]
         return holds
 
 
@@ -216,7 +221,7 @@ async def _checked(payer: Payer | None, arguments: dict[str, Any]) -> Hold:
     with a budget, the ledgers are exact at each call."""
     meter = current()
     batch = meter.batch if meter is not None and meter.batch else []
-    answered = [hold for hold in batch if hold.answered and hold.ledgers and not hold.settled]
+    answered = [hold for hold in batch if hold.done and hold.ledgers and not hold.settled]
 
     def settle_and_check() -> Hold:
         settle(answered)
@@ -357,7 +362,9 @@ def _add(rows: dict[tuple[Any, ...], ProviderCall], hold: Hold) -> None:
 
 
 async def adone(hold: Hold) -> None:
-    """An async caller's hold is done: stored now, or with the run's batch it is in."""
+    """An async caller's hold is done (answered, or else released): stored now, or with the
+    run's batch it is in."""
+    hold.done = True
     meter = current()
     if meter is None or meter.batch is None:
         await sync_to_async(close)([hold])

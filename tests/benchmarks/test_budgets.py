@@ -223,6 +223,20 @@ def test_a_run_stops_cleanly_at_the_cap(alice, alice_client, sums, priced) -> No
     assert listed[0]["status"] == "stopped"
 
 
+def test_failed_items_give_their_reservation_back(alice, alice_client, sums, priced,
+                                                  llm, settings) -> None:  # fmt: skip
+    # Room for four maximums (0.00011) at once: failed items holding theirs would stop the run.
+    Budget.objects.create(user=alice, daily_usd=Decimal("0.0005"))
+    settings.PROVIDER_MAX_RETRIES = 0
+    llm.fail_next(6, status=500)
+    benchmark_id = start_run(alice_client, iterations=12)
+    assert runner.run(benchmark_id) == "completed"
+    body = alice_client.get(f"/v1/benchmarks/{benchmark_id}").json()
+    assert body["results"][0]["errors"] == 6
+    ledger = BudgetLedger.objects.get()
+    assert (ledger.spent, ledger.reserved) == (Decimal("0.00012"), 0)  # 6 answered x 0.00002
+
+
 def test_a_run_of_an_unpriced_model_is_not_held_by_a_usd_cap(alice, alice_client, sums) -> None:
     Budget.objects.create(user=alice, daily_usd=Decimal(0))
     benchmark_id = start_run(alice_client, iterations=4)
