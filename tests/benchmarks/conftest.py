@@ -35,3 +35,26 @@ def misbehaving_plugins(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Itera
     registry.plugins.cache_clear()
     yield
     registry.plugins.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_remembered_budgets() -> Iterator[None]:
+    """Each test sees the budgets as they are in its database, not as a process remembered."""
+    from benchmarks import spend
+
+    spend.forget_budgets()
+    yield
+    spend.forget_budgets()
+
+
+@pytest.fixture
+def priced(db: Any) -> Any:
+    """$2 per million input tokens, $10 per million output tokens for openai/tiny-1."""
+    from decimal import Decimal
+
+    from benchmarks.models import Price
+
+    return Price.objects.create(
+        provider="openai", model="tiny-1", input_per_million=Decimal(2),
+        output_per_million=Decimal(10),
+    )  # fmt: skip

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -24,20 +23,6 @@ from tests.conftest import make_user, read_body
 
 pytestmark = pytest.mark.django_db
 PROMPT = "What is the capital of France?"  # 30 characters: 8 tokens estimated, 6 counted
-
-
-@pytest.fixture(autouse=True)
-def _no_remembered_budgets() -> Iterator[None]:
-    spend.forget_budgets()
-    yield
-    spend.forget_budgets()
-
-
-@pytest.fixture
-def priced(db: Any) -> Price:
-    """$2 per million input tokens, $10 per million output tokens."""
-    return Price.objects.create(provider="openai", model="tiny-1", input_per_million=Decimal(2),
-                                output_per_million=Decimal(10))  # fmt: skip
 
 
 def complete(client: Any, **extra: Any) -> Any:

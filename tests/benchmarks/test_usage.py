@@ -4,7 +4,6 @@ when what it served is deleted, and totalled by GET /v1/usage and the admin."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,27 +12,14 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from benchmarks import runner, services, spend
+from benchmarks import runner, services
 from benchmarks.datasets import Item
-from benchmarks.models import Benchmark, Price, ProviderCall
+from benchmarks.models import Benchmark, ProviderCall
 from leaderboard_site.accounts import services as accounts
 from tests.conftest import client_for, make_user, read_body
 
 pytestmark = pytest.mark.django_db
 PROMPT = "What is the capital of France?"  # 6 words: the local server counts words as tokens
-
-
-@pytest.fixture(autouse=True)
-def _no_remembered_budgets() -> Iterator[None]:
-    spend.forget_budgets()
-    yield
-    spend.forget_budgets()
-
-
-@pytest.fixture
-def priced(db: Any) -> Price:
-    return Price.objects.create(provider="openai", model="tiny-1", input_per_million=Decimal(2),
-                                output_per_million=Decimal(10))  # fmt: skip
 
 
 def complete(client: Any, **extra: Any) -> Any:
