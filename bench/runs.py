@@ -112,8 +112,9 @@ def _metering_cpu_ms(owner: Any, *, budget: bool) -> float:
                                           model="tiny", prompt=f"What is {n} plus 1?",
                                           max_tokens=256, price=price)  # fmt: skip
                 hold.finish(prompt_tokens=6, completion_tokens=4)
-                if (n + 1) % per_store == 0 or n + 1 == ITEMS:
+                if (n + 1) % per_store == 0:
                     await sync_to_async(spend.close)(meter.taken())
+            await sync_to_async(spend.close_run)(meter)  # as the run's end does
 
     cpu = time.process_time()
     async_to_sync(calls)()

@@ -237,7 +237,7 @@ class Run:
             await asyncio.gather(*askers, return_exceptions=True)
             # Calls abandoned in flight release their reservations; answered ones not stored
             # yet are still counted.
-            await sync_to_async(spend.close)(self.meter.taken(everything=True))
+            await sync_to_async(spend.close_run)(self.meter)
             for provider in {id(p): p for p in self.providers}.values():
                 await provider.release()
             reachability.flush()

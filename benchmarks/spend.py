@@ -102,10 +102,14 @@ class Hold:
 
 @dataclass
 class Meter:
-    """Who the calls made in this context are for; a run's holds go to `batch`."""
+    """Who the calls made in this context are for; a run's holds go to `batch`, and a run
+    reserves for POOL_CALLS calls at a time into `pool` (ledger id: reserved, not yet taken by a
+    call), on the ledgers `pooled` names (ledger id, period, its start)."""
 
     payer: Payer | None
     batch: list[Hold] | None = None
+    pool: dict[int, Decimal] = field(default_factory=dict)
+    pooled: list[tuple[int, str, date]] = field(default_factory=list)
 
     def taken(self, *, everything: bool = False) -> list[Hold]:
         """The batch's finished holds (or all of them), removed from it."""
@@ -216,18 +220,85 @@ async def acheck(payer: Payer | None, **arguments: Any) -> Hold:
 
 
 async def _checked(payer: Payer | None, arguments: dict[str, Any]) -> Hold:
-    """`check`, in a run after settling the ledgers of the calls answered since its last store
-    (they would hold their maximum until then; their usage is still stored with the batch):
-    with a budget, the ledgers are exact at each call."""
+    """`check`; in a run, from the run's pool without a query while it has room, else after
+    settling the calls answered since (their usage is still stored with the batch) by
+    reserving for the next POOL_CALLS calls at once, or for this one alone near the cap."""
     meter = current()
-    batch = meter.batch if meter is not None and meter.batch else []
-    answered = [hold for hold in batch if hold.done and hold.ledgers and not hold.settled]
+    if meter is None or meter.batch is None:
+        return await sync_to_async(check)(payer, **arguments)
+    hold = _from_pool(meter, payer, arguments)
+    if hold is not None:
+        return hold
+    answered = [hold for hold in meter.batch if hold.done and hold.ledgers and not hold.settled]
 
-    def settle_and_check() -> Hold:
+    def settle_and_refill() -> Hold:
         settle(answered)
-        return check(payer, **arguments)
+        return _pooled_check(meter, payer, arguments)
 
-    return await sync_to_async(settle_and_check)()
+    return await sync_to_async(settle_and_refill)()
+
+
+POOL_CALLS = 16  # a run reserves for this many calls' maximum at a time
+
+
+def _from_pool(meter: Meter, payer: Payer | None, arguments: dict[str, Any]) -> Hold | None:
+    """A hold taken from the run's pool (no query), or None when the pool cannot cover it."""
+    price = arguments.get("price", True)
+    if not meter.pooled or payer != meter.payer or not isinstance(price, Price):
+        return None
+    amount = max_cost(price, prompt=arguments["prompt"], max_tokens=arguments["max_tokens"])
+    now = timezone.now()
+    if any(
+        meter.pool.get(ledger, Decimal(0)) < amount or starts != period_start(period, now)
+        for ledger, period, starts in meter.pooled
+    ):
+        return None
+    hold = Hold(payer, arguments["source"], arguments["provider"], arguments["model"], price)
+    for ledger, _, _ in meter.pooled:
+        meter.pool[ledger] -= amount
+        hold.ledgers[ledger] = amount
+    return hold
+
+
+def _pooled_check(meter: Meter, payer: Payer | None, arguments: dict[str, Any]) -> Hold:
+    """`check` that first tries to reserve POOL_CALLS calls' maximum into the run's pool."""
+    price = arguments.get("price", True)
+    if price is True:
+        price = price_of(arguments["provider"], arguments["model"])
+    hold = Hold(payer, arguments["source"], arguments["provider"], arguments["model"],
+                price or None)  # fmt: skip
+    budgets = budgets_of(payer) if payer is not None and hold.price is not None else []
+    if not budgets:
+        return hold
+    amount = max_cost(hold.price, prompt=arguments["prompt"], max_tokens=arguments["max_tokens"])  # type: ignore[arg-type]
+    caps = _caps_now(budgets)
+    try:
+        _take(caps, amount * POOL_CALLS)
+    except _Refused:
+        _reserve(hold, budgets, amount)  # near the cap: this call alone, or BudgetExceeded
+        return hold
+    now = timezone.now()
+    meter.pooled = [(ledger, period, period_start(period, now)) for _, ledger, _, period in caps]
+    for _, ledger, _, _ in caps:
+        meter.pool[ledger] = meter.pool.get(ledger, Decimal(0)) + amount * (POOL_CALLS - 1)
+        hold.ledgers[ledger] = amount
+    return hold
+
+
+def close_run(meter: Meter) -> None:
+    """A run's end: its holds closed (answered ones counted, the others released) and what its
+    pool still reserves given back."""
+    close(meter.taken(everything=True))
+    release_pool(meter)
+
+
+def release_pool(meter: Meter) -> None:
+    """Give back what the run reserved and no call took."""
+    for ledger, left in meter.pool.items():
+        if left:
+            BudgetLedger.objects.filter(pk=ledger).update(reserved=F("reserved") - left)
+    meter.pool.clear()
+    meter.pooled.clear()
 
 
 class _Refused(Exception):
@@ -235,26 +306,38 @@ class _Refused(Exception):
         self.budget, self.ledger, self.cap = budget, ledger, cap
 
 
-def _reserve(hold: Hold, budgets: list[Budget], amount: Decimal) -> None:
+Cap = tuple[Budget, int, Decimal, str]  # a budget, its ledger now, the cap, the period
+
+
+def _caps_now(budgets: list[Budget]) -> list[Cap]:
     now = timezone.now()
-    caps = [
-        (budget, _ledger(budget, period, period_start(period, now)), cap)
+    return [
+        (budget, _ledger(budget, period, period_start(period, now)), cap, period)
         for budget in budgets
         for period, cap in _caps(budget)
         if cap is not None
     ]
+
+
+def _take(caps: list[Cap], amount: Decimal) -> None:
+    """Reserve `amount` on every ledger, all or none; _Refused naming the one that is full."""
+    with transaction.atomic() if len(caps) > 1 else contextlib.nullcontext():
+        for budget, ledger, cap, _ in caps:
+            # spent + reserved + amount <= cap, written so that SQLite compares numbers
+            room = Value(cap - amount, output_field=DecimalField()) - F("reserved")
+            within = BudgetLedger.objects.filter(pk=ledger, spent__lte=room)
+            if not within.update(reserved=F("reserved") + amount):
+                raise _Refused(budget, ledger, cap)
+
+
+def _reserve(hold: Hold, budgets: list[Budget], amount: Decimal) -> None:
+    caps = _caps_now(budgets)
     try:
-        with transaction.atomic() if len(caps) > 1 else contextlib.nullcontext():  # all or none
-            for budget, ledger, cap in caps:
-                # spent + reserved + amount <= cap, written so that SQLite compares numbers
-                room = Value(cap - amount, output_field=DecimalField()) - F("reserved")
-                within = BudgetLedger.objects.filter(pk=ledger, spent__lte=room)
-                if not within.update(reserved=F("reserved") + amount):
-                    raise _Refused(budget, ledger, cap)
-                hold.ledgers[ledger] = amount
+        _take(caps, amount)
     except _Refused as refused:
-        hold.ledgers.clear()
         _refuse(hold, refused.budget, refused.ledger, refused.cap, amount=amount)
+        return  # (_refuse raises, unless the budget is gone: then nothing caps the call)
+    hold.ledgers.update({ledger: amount for _, ledger, _, _ in caps})
 
 
 def _caps(budget: Budget) -> list[tuple[str, Decimal | None]]:

@@ -208,6 +208,27 @@ def test_a_run_stops_cleanly_at_the_cap(alice, alice_client, sums, priced) -> No
     assert listed[0]["status"] == "stopped"
 
 
+def test_a_run_reserves_for_many_calls_at_once_and_gives_back_what_it_did_not_use(
+    alice, alice_client, sums, priced, monkeypatch
+) -> None:
+    """Far from its cap, a run reserves POOL_CALLS maximums at a time (one UPDATE), not one per
+    call; what it did not use is given back at its end."""
+    Budget.objects.create(user=alice, daily_usd=Decimal(1))
+    reservations: list[Decimal] = []
+    real_take = spend._take
+
+    def counted(caps: Any, amount: Decimal) -> None:
+        reservations.append(amount)
+        real_take(caps, amount)
+
+    monkeypatch.setattr(spend, "_take", counted)
+    benchmark_id = start_run(alice_client, iterations=40)
+    assert runner.run(benchmark_id) == "completed"
+    assert reservations == [Decimal("0.00011") * spend.POOL_CALLS] * 3  # 40 calls: 16 + 16 + 8
+    ledger = BudgetLedger.objects.get()
+    assert (ledger.spent, ledger.reserved) == (Decimal("0.0008"), 0)  # 40 x 0.00002
+
+
 def test_failed_items_give_their_reservation_back(alice, alice_client, sums, priced,
                                                   llm, settings) -> None:  # fmt: skip
     # Room for four maximums (0.00011) at once: failed items holding theirs would stop the run.
