@@ -242,6 +242,23 @@ def model_requests(model_name: str) -> list[dict[str, Any]]:
     return [request_item(request) for request in requests.order_by("-submitted_at", "-pk")]
 
 
+def models_requests(model_names: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """model_requests of many models in one query (GraphQL's lists)."""
+    found: dict[str, list[dict[str, Any]]] = {name: [] for name in model_names}
+    requests = _listed(EvalRequest.objects.filter(model_name__in=model_names))
+    for request in requests.order_by("-submitted_at", "-pk"):
+        found[request.model_name].append(request_item(request))
+    return found
+
+
+def requests_listed(status: str | None) -> QuerySet[EvalRequest]:
+    """Every request (of one status), newest first, for request_item (GraphQL's pages)."""
+    requests = _listed(EvalRequest.objects.all())
+    if status is not None:
+        requests = requests.filter(status=status)
+    return requests.order_by("-submitted_at", "-pk")
+
+
 def organization_requests(org: str, *, days: int) -> list[dict[str, Any]]:
     since = timezone.now() - dt.timedelta(days=days)
     requests = _listed(EvalRequest.objects.of_organization(org).filter(submitted_at__gte=since))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from leaderboard_site import sql
 from votes.models import Vote, VoteType
@@ -19,7 +19,25 @@ def model_counts(model_name: str) -> dict[str, Any]:
     """The counts of one model, aggregated from the votes themselves (zeros when none; plain
     SQL: every vote answers with them). `NOT voided` is written out, not bound, so that even a
     prepared statement's generic plan reads the counting votes' index alone."""
-    rows = sql.run(COUNTS.format(table=sql.table(Vote)), [model_name])
+    return _tally(sql.run(COUNTS.format(table=sql.table(Vote)), [model_name]))
+
+
+def models_counts(model_names: list[str]) -> dict[str, dict[str, Any]]:
+    """model_counts of many models in one query (GraphQL's lists), zeros for those without."""
+    rows = (
+        Vote.objects.filter(model_name__in=model_names, voided=False)
+        .values_list("model_name", "revision", "precision", "vote_type")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    grouped: dict[str, list[tuple[str, str, str, int]]] = {name: [] for name in model_names}
+    for model_name, *row in rows:
+        grouped[model_name].append(tuple(row))  # type: ignore[arg-type]
+    return {name: _tally(found) for name, found in grouped.items()}
+
+
+def _tally(rows: Any) -> dict[str, Any]:
+    """The counts from (revision, precision, vote_type, count) rows."""
     up = down = 0
     by_revision: dict[str, dict[str, int]] = {}
     by_config: dict[str, dict[str, int]] = {}

@@ -8,20 +8,34 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
-from rest_framework.serializers import Serializer
+from django.db.models import QuerySet
+from django.utils import timezone
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from benchmarks import selectors, services
-from benchmarks.api.serializers import CompletionRequestSerializer, EvaluationRequestSerializer
+from benchmarks import datasets, selectors, services
+from benchmarks.api.serializers import (
+    BenchmarkCreateSerializer,
+    BenchmarkItemSerializer,
+    BenchmarkSerializer,
+    CompletionRequestSerializer,
+    DatasetSerializer,
+    DatasetUploadSerializer,
+    EvaluationRequestSerializer,
+    ProviderSerializer,
+    UsageReportSerializer,
+)
+from benchmarks.api.views import _moment, _usage_user
 from benchmarks.metrics import registry
-from benchmarks.models import Completion, Evaluation
-from leaderboard_site.accounts.roles import Role
+from benchmarks.models import Benchmark, BenchmarkItem, Completion, Dataset, Evaluation
+from leaderboard_site.accounts.roles import Role, at_least
 from leaderboard_site.api.context import current_request_id
-from leaderboard_site.api.errors import NotFound
+from leaderboard_site.api.errors import ApiError, NotFound
+from leaderboard_site.api.pagination import DEFAULT_PAGE_SIZE
+from leaderboard_site.graphql.common import PageInfo, paged, validated
 from leaderboard_site.graphql.context import require
 
 
@@ -118,12 +132,139 @@ class EvaluationInput:
     )
 
 
-def _validated(serializer_class: type[Serializer], given: object) -> dict[str, Any]:
-    """The input checked by the REST serializer (same bounds, same 400 details)."""
-    data = {name: value for name, value in vars(given).items() if value is not None}
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
+@strawberry.type
+class DatasetNode:
+    name: str
+    version: int
+    description: str
+    source: str
+    item_count: int
+    created_at: str
+
+    @classmethod
+    def of(cls, dataset: Dataset) -> DatasetNode:
+        return cls(**DatasetSerializer(dataset).data)
+
+
+@strawberry.type
+class DatasetPage:
+    items: list[DatasetNode]
+    page_info: PageInfo
+
+
+@strawberry.type
+class BenchmarkItemPage:
+    items: list[JSON] = strawberry.field(
+        description="as GET /v1/benchmarks/{id}/items: position, target, provider, model, "
+        "item_index, prompt, expected, output, correct, scores, latency_ms, prompt_tokens, "
+        "completion_tokens, cost, error"
+    )
+    page_info: PageInfo
+
+
+OUTCOMES: dict[str, dict[str, Any]] = {"right": {"correct": True, "error": ""},
+                                       "wrong": {"correct": False, "error": ""},
+                                       "unscored": {"correct": None, "error": ""}}  # fmt: skip
+
+
+@strawberry.type(description="A benchmark run, as GET /v1/benchmarks/{id}.")
+class BenchmarkNode:
+    benchmark_id: strawberry.ID
+    name: str
+    status: str
+    progress: float
+    results: JSON | None
+    providers: JSON
+    dataset: JSON
+    metrics: JSON
+    iterations: int
+    concurrency: int
+    items_done: int
+    items_total: int
+    error: str
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    run: strawberry.Private[Benchmark]
+
+    @classmethod
+    def of(cls, benchmark: Benchmark) -> BenchmarkNode:
+        return cls(**BenchmarkSerializer(benchmark).data, run=benchmark)
+
+    @strawberry.field(description="The run's items in order, paged; `target` (its index) and "
+                      "`outcome` (right, wrong, failed, unscored) narrow them.")  # fmt: skip
+    def items(
+        self, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE, target: int | None = None,
+        outcome: str | None = None,
+    ) -> BenchmarkItemPage:  # fmt: skip
+        items = BenchmarkItem.objects.filter(benchmark=self.run).select_related("item", "benchmark")
+        items = items.order_by("position", "target")
+        if target is not None:
+            if not 0 <= target < len(self.run.targets):
+                raise ApiError(f"target must be an integer from 0 to {len(self.run.targets) - 1}.",
+                               details={"target": target})  # fmt: skip
+            items = items.filter(target=target)
+        if outcome == "failed":
+            items = items.exclude(error="")
+        elif outcome in OUTCOMES:
+            items = items.filter(**OUTCOMES[outcome])
+        elif outcome is not None:
+            raise ApiError("outcome must be right, wrong, failed or unscored.",
+                           details={"outcome": outcome})  # fmt: skip
+        rows, info = paged(items, page, page_size)
+        return BenchmarkItemPage(items=BenchmarkItemSerializer(rows, many=True).data,
+                                 page_info=info)  # fmt: skip
+
+
+@strawberry.type
+class BenchmarkPage:
+    items: list[BenchmarkNode]
+    page_info: PageInfo
+
+
+def _benchmarks(info: Info) -> QuerySet[Benchmark]:
+    """The caller's runs (admins: everybody's), newest first, as GET /v1/benchmarks."""
+    require(info, Role.VIEWER)
+    principal = info.context.principal
+    runs = Benchmark.objects.select_related("dataset").order_by("-created_at")
+    return runs if principal.role == Role.ADMIN else runs.filter(owner=principal.user)
+
+
+def _benchmark(info: Info, id: str) -> Benchmark | None:
+    try:
+        ident = uuid.UUID(id)
+    except ValueError:
+        return None
+    return _benchmarks(info).filter(pk=ident).first()
+
+
+@strawberry.input
+class TargetInput:
+    provider: str
+    model: str
+
+
+@strawberry.input
+class BenchmarkInput:
+    name: str
+    providers: list[TargetInput]
+    dataset: str
+    dataset_version: int | None = None
+    metrics: list[str] | None = None
+    iterations: int | None = None
+    concurrency: int | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    system: str | None = None
+
+
+@strawberry.input
+class DatasetInput:
+    name: str
+    content: str
+    format: str = strawberry.field(description="jsonl, json or csv")
+    description: str | None = None
+    schema: str | None = strawberry.field(default=None, description="items (default) or mmlu")
 
 
 @strawberry.type
@@ -144,13 +285,75 @@ class BenchmarksQuery:
         except (ValueError, NotFound):
             return None
 
+    @strawberry.field(description="Your benchmark runs, newest first (admins: everybody's; "
+                      "role viewer).")  # fmt: skip
+    def benchmarks(
+        self, info: Info, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE
+    ) -> BenchmarkPage | None:
+        rows, page_info = paged(_benchmarks(info), page, page_size)
+        return BenchmarkPage(items=[BenchmarkNode.of(b) for b in rows], page_info=page_info)
+
+    @strawberry.field(description="One of your runs with its results and items; null when "
+                      "there is none (role viewer).")  # fmt: skip
+    def benchmark(self, info: Info, id: str) -> BenchmarkNode | None:
+        run = _benchmark(info, id)
+        return None if run is None else BenchmarkNode.of(run)
+
+    @strawberry.field(description="Every dataset version (role viewer).")
+    def datasets(
+        self, info: Info, page: int = 1, page_size: int = DEFAULT_PAGE_SIZE
+    ) -> DatasetPage | None:
+        require(info, Role.VIEWER)
+        rows, page_info = paged(Dataset.objects.all(), page, page_size)
+        return DatasetPage(items=[DatasetNode.of(d) for d in rows], page_info=page_info)
+
+    @strawberry.field(description="A dataset's version (default: the latest); null when there "
+                      "is none (role viewer).")  # fmt: skip
+    def dataset(self, info: Info, name: str, version: int | None = None) -> DatasetNode | None:
+        require(info, Role.VIEWER)
+        versions = Dataset.objects.filter(name=name).order_by("-version")
+        if version is not None:
+            versions = versions.filter(version=version)
+        found = versions.first()
+        return None if found is None else DatasetNode.of(found)
+
+    @strawberry.field(description="The configured providers, as GET /v1/providers's items "
+                      "(role viewer).")  # fmt: skip
+    def providers(self, info: Info) -> list[JSON] | None:
+        require(info, Role.VIEWER)
+        return ProviderSerializer(selectors.providers_listed(), many=True).data
+
+    @strawberry.field(description="What provider calls cost, as GET /v1/usage (`from`, `to`: "
+                      "dates or ISO 8601 datetimes; groupBy: day, provider, model, key; user: "
+                      "admins only; role viewer).")  # fmt: skip
+    def usage(
+        self, info: Info, from_: Annotated[str | None, strawberry.argument(name="from")] = None,
+        to: str | None = None, group_by: str = "day", user: str | None = None,
+    ) -> JSON | None:  # fmt: skip
+        require(info, Role.VIEWER)
+        if group_by not in selectors.USAGE_GROUPS:
+            raise ApiError("group_by must be day, provider, model or key.",
+                           details={"group_by": group_by})  # fmt: skip
+        now = timezone.now()
+        params = {"from": from_, "to": to}
+        start = _moment(params, "from") or now.replace(day=1, hour=0, minute=0, second=0,
+                                                       microsecond=0)  # fmt: skip
+        end = _moment(params, "to", end_of_day=True) or now
+        if start >= end:
+            raise ApiError("from must be before to.", details={"from": str(start), "to": str(end)})
+        totals = selectors.usage_totals(
+            user_id=_usage_user(info.context.principal, user), start=start, end=end,
+            group_by=group_by,
+        )  # fmt: skip
+        return UsageReportSerializer(totals).data
+
 
 @strawberry.type
 class BenchmarksMutation:
     @strawberry.mutation(description="Ask a provider's model, as POST /v1/completions (role user).")
     def create_completion(self, info: Info, input: CompletionInput) -> CompletionResult | None:
         owner = require(info, Role.USER)
-        data = _validated(CompletionRequestSerializer, input)
+        data = validated(CompletionRequestSerializer, vars(input))
         data.pop("stream")
         completion = services.completion_create(
             owner=owner, api_key=info.context.principal.api_key,
@@ -161,7 +364,38 @@ class BenchmarksMutation:
     @strawberry.mutation(description="Score an output, as POST /v1/evaluations (role user).")
     def create_evaluation(self, info: Info, input: EvaluationInput) -> EvaluationResult | None:
         owner = require(info, Role.USER)
-        data = _validated(EvaluationRequestSerializer, input)
+        data = validated(EvaluationRequestSerializer, vars(input))
         api_key = info.context.principal.api_key
         return EvaluationResult.of(services.evaluation_create(owner=owner, api_key=api_key,
                                                               **data))  # fmt: skip
+
+    @strawberry.mutation(description="Start a benchmark run, as POST /v1/benchmarks (role user).")
+    def create_benchmark(self, info: Info, input: BenchmarkInput) -> BenchmarkNode | None:
+        owner = require(info, Role.USER)
+        values = {**vars(input), "providers": [vars(t) for t in input.providers]}
+        data = validated(BenchmarkCreateSerializer, values)
+        run = services.benchmark_create(owner=owner, api_key=info.context.principal.api_key,
+                                        **data)  # fmt: skip
+        return BenchmarkNode.of(run)
+
+    @strawberry.mutation(description="Stop a pending or running run, as "
+                         "POST /v1/benchmarks/{id}/cancel (role user; 409 once "
+                         "ended).")  # fmt: skip
+    def cancel_benchmark(self, info: Info, id: str) -> BenchmarkNode | None:
+        require(info, Role.USER)
+        run = _benchmark(info, id)
+        if run is None:
+            raise NotFound("No such benchmark.")
+        return BenchmarkNode.of(services.benchmark_cancel(run))
+
+    @strawberry.mutation(description="Upload the next version of a dataset from its text, as "
+                         "POST /v1/datasets with `content` (role user).")  # fmt: skip
+    def create_dataset(self, info: Info, input: DatasetInput) -> DatasetNode | None:
+        user = require(info, Role.USER)
+        data = validated(DatasetUploadSerializer, vars(input))
+        items = datasets.parse(data["content"].encode(), fmt=data["format"], schema=data["schema"])
+        dataset = services.dataset_create(
+            name=data["name"], items=items, description=data["description"], source="upload",
+            created_by=user, may_extend_any=at_least(info.context.principal.role, Role.ADMIN),
+        )  # fmt: skip
+        return DatasetNode.of(dataset)

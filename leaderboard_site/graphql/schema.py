@@ -17,9 +17,14 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from benchmarks.api.graphql import BenchmarksMutation, BenchmarksQuery
+from leaderboard.api.graphql import LeaderboardQuery
+from leaderboard_site.accounts.api.graphql import AccountsMutation, AccountsQuery
 from leaderboard_site.api import health
 from leaderboard_site.api.errors import describe
+from leaderboard_site.graphql.cost import CostLimiter
 from leaderboard_site.graphql.errors import caller_error
+from submissions.api.graphql import SubmissionsMutation, SubmissionsQuery
+from votes.api.graphql import VotesMutation, VotesQuery
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +40,13 @@ class ServiceQuery:
         return health.overall(health.run_checks()) != "unhealthy"
 
 
-Query = merge_types("Query", (ServiceQuery, BenchmarksQuery))
-Mutation = merge_types("Mutation", (BenchmarksMutation,))
+Query = merge_types(
+    "Query",
+    (ServiceQuery, LeaderboardQuery, SubmissionsQuery, VotesQuery, BenchmarksQuery, AccountsQuery),
+)
+Mutation = merge_types(
+    "Mutation", (SubmissionsMutation, VotesMutation, BenchmarksMutation, AccountsMutation)
+)
 
 
 class OneMutationPerRequest(ValidationRule):
@@ -58,6 +68,7 @@ LIMITS = [
     lambda: MaxAliasesLimiter(max_alias_count=15),
     lambda: QueryDepthLimiter(max_depth=8),
     lambda: AddValidationRules([OneMutationPerRequest]),
+    CostLimiter,
 ]
 
 

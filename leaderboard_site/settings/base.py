@@ -83,6 +83,9 @@ ENABLE_GRAPHIQL = env.bool("ENABLE_GRAPHIQL", default=not PRODUCTION)  # playgro
 ENABLE_REST = env.bool("ENABLE_REST", default=True)
 ENABLE_GRAPHQL = env.bool("ENABLE_GRAPHQL", default=True)
 ENABLE_WEBSOCKET = env.bool("ENABLE_WEBSOCKET", default=True)
+# The most list items one GraphQL document may ask for: each list field counts its page size
+# (10 without one) times the sizes of the lists around it (leaderboard_site/graphql/cost.py).
+GRAPHQL_MAX_COST = env.int("GRAPHQL_MAX_COST", 5000, minimum=1)
 WEB_CONCURRENCY = env.int("WEB_CONCURRENCY", 2, minimum=1)
 # Threads per web process running Django's synchronous stack (a view waiting on a model
 # provider holds one).
