@@ -27,11 +27,13 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core.cache import BaseCache, cache, caches
+from django.db import transaction
 
 from leaderboard.contents import FIELDS, Row, raw_row
 from leaderboard.formatting import formatted_row, upstream_api
 from leaderboard.models import Entry
 from leaderboard.search import SearchIndex
+from leaderboard.signals import snapshot_published
 
 logger = logging.getLogger(__name__)
 
@@ -192,9 +194,16 @@ def _publish(built: dict[str, Built]) -> None:
     other web process."""
     cache.set_many({_blob_key(b.kind, b.digest): b for b in built.values()}, timeout=None)
     version = {"api": settings.LEADERBOARD_API, **{b.kind: b.digest for b in built.values()}}
+    previous = cache.get(version_key())
     cache.set(version_key(), version, timeout=None)
     watch.offer(version)
     watch.announce(version)
+    if previous != version:  # the `leaderboard.updated` event, once what it names is committed
+        listed = built[SEARCH]
+        transaction.on_commit(lambda: snapshot_published.send(
+            Entry, version=version, entries=listed.count,
+            built_at=max(getattr(b, "built_at", 0.0) for b in built.values()),
+        ))  # fmt: skip
 
 
 def snapshot_rebuild() -> dict[str, Built]:

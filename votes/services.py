@@ -29,6 +29,7 @@ from leaderboard_site.hub import client, mirror
 from submissions.models import EvalRequest
 from submissions.selectors import scores_changed
 from votes.models import KnownEvent, Vote, VoteType
+from votes.signals import votes_changed
 
 logger = logging.getLogger(__name__)
 
@@ -103,9 +104,12 @@ def known_on_publishing(plan: mirror.Plan) -> None:
     )
 
 
-def _moved() -> None:
-    """The queue's order may have changed: its lists follow (after the commit)."""
+def _moved(*models: str) -> None:
+    """The queue's order may have changed: its lists follow, and the models' counts are
+    announced (`votes_changed`), after the commit."""
     transaction.on_commit(scores_changed)
+    for name in models:
+        transaction.on_commit(lambda name=name: votes_changed.send(Vote, model_name=name))
 
 
 def _limit(user: User) -> None:
@@ -193,7 +197,7 @@ def vote_cast(*, user: User, target: Target, vote_type: str, limited: bool = Tru
             vote.vote_type = vote_type
             vote.save(update_fields=["vote_type", "updated_at"])
         _log_event(target, user, vote_type)
-        _moved()
+        _moved(target.model_name)
     return vote
 
 
@@ -207,21 +211,23 @@ def vote_withdraw(*, user: User, target: Target) -> None:
             )
         vote.delete()
         _log_event(target, user, "withdrawn")
-        _moved()
+        _moved(target.model_name)
 
 
 def votes_void(*, user: User) -> int:
     """A maintainer voids all of a user's counting votes: they stop counting, the rows stay."""
     voided = 0
+    models: set[str] = set()
     with transaction.atomic():
         for vote in Vote.objects.select_for_update().filter(user=user, voided=False):
             vote.voided = True
             vote.save(update_fields=["voided", "updated_at"])
             target = Target(vote.model_name, vote.revision, vote.precision)
             _log_event(target, user, "voided")
+            models.add(vote.model_name)
             voided += 1
         if voided:
-            _moved()
+            _moved(*sorted(models))
     return voided
 
 

@@ -7,9 +7,11 @@ from typing import Any
 from django.dispatch import receiver
 
 from benchmarks.signals import benchmark_progressed, evaluation_created
-from leaderboard_site.realtime import topics
+from leaderboard.signals import snapshot_published
+from leaderboard_site.realtime import topics, vote_counts
 from leaderboard_site.realtime.publish import publish
 from submissions.signals import request_status_changed
+from votes.signals import votes_changed
 
 
 @receiver(benchmark_progressed)
@@ -35,3 +37,16 @@ def _submission_status(sender: Any, request: Any, previous: str | None, status: 
             "precision": request.precision, "previous": previous,
             "status": str(status)}  # fmt: skip
     publish(topics.SUBMISSION_STATUS, data)
+
+
+@receiver(snapshot_published)
+def _leaderboard_updated(sender: Any, version: dict[str, Any], entries: int, built_at: float,
+                         **kwargs: Any) -> None:  # fmt: skip
+    data = {"raw": version.get("raw"), "formatted": version.get("formatted"),
+            "entries": entries, "built_at": built_at}  # fmt: skip
+    publish(topics.LEADERBOARD_UPDATED, data)
+
+
+@receiver(votes_changed)
+def _votes_updated(sender: Any, model_name: str, **kwargs: Any) -> None:
+    vote_counts.votes_changed(model_name)

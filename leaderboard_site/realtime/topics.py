@@ -10,16 +10,18 @@ from __future__ import annotations
 BENCHMARK_PROGRESS = "benchmark.progress"  # owned: a run's status and progress
 EVALUATION_RESULTS = "evaluation.results"  # owned: POST /v1/evaluations results
 SUBMISSION_STATUS = "submission.status"  # public: the evaluation queue's status changes
+LEADERBOARD_UPDATED = "leaderboard.updated"  # public: a new version of the served lists
+VOTES_UPDATED = "votes.updated"  # public: a model's vote counts (at most once a second a model)
 PLUGIN_EVENTS = "plugin.events"  # signed in: evaluator plugins loaded, executed, failed
 REQUEST_LOGS = "request.logs"  # admins: the access log's lines as they are written
 
-PUBLIC = frozenset({SUBMISSION_STATUS})
+PUBLIC = frozenset({SUBMISSION_STATUS, LEADERBOARD_UPDATED, VOTES_UPDATED})
 SIGNED_IN = frozenset({PLUGIN_EVENTS})
 OWNED = frozenset({BENCHMARK_PROGRESS, EVALUATION_RESULTS})
 ADMINS = frozenset({REQUEST_LOGS})
 TOPICS = PUBLIC | SIGNED_IN | OWNED | ADMINS
 # Published only while someone is subscribed (watched.py): their events come from hot paths.
-WATCHED = frozenset({PLUGIN_EVENTS, REQUEST_LOGS})
+WATCHED = frozenset({PLUGIN_EVENTS, REQUEST_LOGS, VOTES_UPDATED})
 
 
 def public_group(topic: str) -> str:
