@@ -188,7 +188,35 @@ GRAPHQL_DOCUMENTS = {
     'prompt: "Hello there"}) { text } }',
     "createEvaluation": 'mutation { createEvaluation(input: {provider: "", model: "", input: "", '
     'output: "{}", metrics: ["json_valid"]}) { score } }',
+    "leaderboard": "{ leaderboard { pageInfo { total } } }",
+    "model": '{ model(name: "walk/model") { name } }',
+    "compare": '{ compare(names: ["walk/model"]) { name } }',
+    "submissions": "{ submissions { pageInfo { total } } }",
+    "votes": '{ votes(model: "walk/model") { totalVotes } }',
+    "myVotes": "{ myVotes { modelId } }",
+    "benchmarks": "{ benchmarks { pageInfo { total } } }",
+    "benchmark": '{ benchmark(id: "%b") { name } }',
+    "datasets": "{ datasets { pageInfo { total } } }",
+    "dataset": '{ dataset(name: "arithmetic") { name } }',
+    "providers": "{ providers }",
+    "usage": "{ usage }",
+    "me": "{ me { username } }",
+    "submitModel": 'mutation { submitModel(input: {modelId: "walk/nowhere", modelType: "chat", '
+    'precision: "bfloat16"}) { message } }',
+    "castVote": 'mutation { castVote(model: "walk/model", voteType: "up") { message } }',
+    "withdrawVote": 'mutation { withdrawVote(model: "walk/model") }',
+    "createBenchmark": 'mutation { createBenchmark(input: {name: "walk", dataset: "arithmetic", '
+    'iterations: 1, providers: [{provider: "openai", model: "tiny"}]}) { name } }',
+    "cancelBenchmark": 'mutation { cancelBenchmark(id: "%b") { status } }',
+    "createDataset": 'mutation { createDataset(input: {name: "walk", format: "jsonl", '
+    'content: "{\\"prompt\\": \\"Hi\\"}"}) { version } }',
+    "createApiKey": 'mutation { createApiKey(name: "walk") { key } }',
+    "revokeApiKey": 'mutation { revokeApiKey(id: "00000000-0000-0000-0000-000000000000") }',
 }
+# Allowed, these may still be refused for what they ask (no such model on the Hub, no vote to
+# withdraw, no such key): never for the caller's role.
+GRAPHQL_REFUSED = {"submitModel": "NOT_FOUND", "withdrawVote": "NOT_FOUND",
+                   "revokeApiKey": "NOT_FOUND"}  # fmt: skip
 
 
 @pytest.mark.django_db
@@ -198,18 +226,28 @@ def test_graphql_role_table(
     kind: str, field: str, lowest: str, caller: str, request: pytest.FixtureRequest
 ) -> None:
     from benchmarks.metrics.registry import plugin_id
+    from tests.leaderboard.factories import EntryFactory
 
-    if field == "createCompletion":
+    if field in {"createCompletion", "createBenchmark"}:
         request.getfixturevalue("llm")
+    if field == "submitModel":
+        request.getfixturevalue("hub")
+    EntryFactory(model_name="walk/model")
     client = APIClient()
+    run = "00000000-0000-0000-0000-000000000000"
     if caller != "anonymous":
-        client = client_for(make_user(f"{caller}-gql", caller))
+        user = make_user(f"{caller}-gql", caller)
+        client, run = client_for(user), str(_benchmark(user).pk)
     document = GRAPHQL_DOCUMENTS[field].replace("%s", str(plugin_id("json_valid")))
+    document = document.replace("%b", run)
     assert document.startswith("mutation") == (kind == "mutation")
     response = client.post("/graphql", {"query": document}, format="json")
     assert response.status_code == 200
     body = response.json()
-    if allowed(caller, lowest):
+    if allowed(caller, lowest) and field in GRAPHQL_REFUSED:
+        codes = [e["extensions"]["code"] for e in body["errors"]]
+        assert codes == [GRAPHQL_REFUSED[field]], (caller, field, body)
+    elif allowed(caller, lowest):
         assert "errors" not in body and body["data"][field] is not None, (caller, field, body)
     else:
         expected = "UNAUTHORIZED" if caller == "anonymous" else "FORBIDDEN"
