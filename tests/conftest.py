@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from channels.layers import channel_layers
 from django.conf import settings
 from django.core.cache import cache, caches
 from rest_framework.test import APIClient
@@ -79,7 +80,11 @@ def _isolated_state(tmp_path_factory: pytest.TempPathFactory, settings: Any) -> 
     forget_principals()
     snapshot._local.clear()
     scores_changed.reset()
+    # A channel layer keeps state bound to the event loop that first used it (channels_redis'
+    # receive lock); each test runs its own loops, so each gets a layer of its own.
+    channel_layers.backends.clear()
     yield
+    channel_layers.backends.clear()
     snapshot._local.clear()
 
 
