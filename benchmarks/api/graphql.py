@@ -35,7 +35,7 @@ from leaderboard_site.accounts.roles import Role, at_least
 from leaderboard_site.api.context import current_request_id
 from leaderboard_site.api.errors import ApiError, NotFound
 from leaderboard_site.api.pagination import DEFAULT_PAGE_SIZE
-from leaderboard_site.graphql.common import PageInfo, paged, validated
+from leaderboard_site.graphql.common import PageInfo, paged, plain, validated
 from leaderboard_site.graphql.context import require
 
 
@@ -189,7 +189,7 @@ class BenchmarkNode:
 
     @classmethod
     def of(cls, benchmark: Benchmark) -> BenchmarkNode:
-        return cls(**BenchmarkSerializer(benchmark).data, run=benchmark)
+        return cls(**plain(BenchmarkSerializer(benchmark).data), run=benchmark)
 
     @strawberry.field(description="The run's items in order, paged; `target` (its index) and "
                       "`outcome` (right, wrong, failed, unscored) narrow them.")  # fmt: skip
@@ -212,7 +212,7 @@ class BenchmarkNode:
             raise ApiError("outcome must be right, wrong, failed or unscored.",
                            details={"outcome": outcome})  # fmt: skip
         rows, info = paged(items, page, page_size)
-        return BenchmarkItemPage(items=BenchmarkItemSerializer(rows, many=True).data,
+        return BenchmarkItemPage(items=plain(BenchmarkItemSerializer(rows, many=True).data),
                                  page_info=info)  # fmt: skip
 
 
@@ -321,7 +321,7 @@ class BenchmarksQuery:
                       "(role viewer).")  # fmt: skip
     def providers(self, info: Info) -> list[JSON] | None:
         require(info, Role.VIEWER)
-        return ProviderSerializer(selectors.providers_listed(), many=True).data
+        return plain(ProviderSerializer(selectors.providers_listed(), many=True).data)
 
     @strawberry.field(description="What provider calls cost, as GET /v1/usage (`from`, `to`: "
                       "dates or ISO 8601 datetimes; groupBy: day, provider, model, key; user: "
@@ -345,7 +345,7 @@ class BenchmarksQuery:
             user_id=_usage_user(info.context.principal, user), start=start, end=end,
             group_by=group_by,
         )  # fmt: skip
-        return UsageReportSerializer(totals).data
+        return plain(UsageReportSerializer(totals).data)
 
 
 @strawberry.type

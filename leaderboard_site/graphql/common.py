@@ -3,12 +3,14 @@ a per-request batch loader so nested lists cost one query per level, not one per
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, Generic, TypeVar
 
 import strawberry
 from rest_framework.serializers import Serializer
+from rest_framework.utils.encoders import JSONEncoder
 
 from leaderboard_site.api.errors import ApiError
 from leaderboard_site.api.pagination import MAX_PAGE_SIZE
@@ -23,6 +25,12 @@ def validated(serializer_class: type[Serializer], data: dict[str, Any]) -> dict[
     serializer = serializer_class(data={k: v for k, v in data.items() if v is not None})
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+def plain(data: Any) -> Any:
+    """A serializer's data as REST's JSON renders it (decimals as numbers, dates as text), for
+    JSON fields."""
+    return json.loads(json.dumps(data, cls=JSONEncoder))
 
 
 def page_bounds(page: int, page_size: int) -> tuple[int, int]:
