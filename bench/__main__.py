@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import auth, hostile, idempotency, leaderboard, runs, submissions, votes
+from bench import auth, graphql, hostile, idempotency, leaderboard, runs, submissions, votes
 
 SUITES = {
     "leaderboard": leaderboard.main,
@@ -15,6 +15,7 @@ SUITES = {
     "runs": runs.main,
     "hostile": hostile.main,
     "idempotency": idempotency.main,
+    "graphql": graphql.main,
 }
 
 

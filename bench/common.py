@@ -174,10 +174,14 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def wrk(url: str, *, headers: dict[str, str], duration: int, connections: int = 16) -> Load:
+def wrk(url: str, *, headers: dict[str, str], duration: int, connections: int = 16,
+        script: Path | None = None) -> Load:  # fmt: skip
+    """`script`: a wrk Lua script (a POST's method and body, for instance)."""
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk nginx-light")
     command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url]
+    if script is not None:
+        command += ["-s", str(script)]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
