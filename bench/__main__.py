@@ -5,7 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import auth, graphql, hostile, idempotency, leaderboard, runs, submissions, votes
+from bench import (
+    auth,
+    graphql,
+    graphql_subscriptions,
+    hostile,
+    idempotency,
+    leaderboard,
+    runs,
+    submissions,
+    votes,
+)
 
 SUITES = {
     "leaderboard": leaderboard.main,
@@ -16,6 +26,7 @@ SUITES = {
     "hostile": hostile.main,
     "idempotency": idempotency.main,
     "graphql": graphql.main,
+    "subscriptions": graphql_subscriptions.main,
 }
 
 
