@@ -25,7 +25,7 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
 from django.utils.decorators import sync_and_async_middleware
@@ -91,21 +91,22 @@ def _insert(caller: str, key: str, digest: str) -> int | None:
     """Claim the key: one statement, its own transaction, so that a concurrent duplicate
     collides on the unique constraint (it waits for this one to commit, then inserts
     nothing)."""
-    statement = (
-        f"INSERT INTO {sql.table(IdempotencyKey)} (caller, {KEY_COLUMN}, request_hash, "  # noqa: S608
-        "created_at, content_type) VALUES (%s, %s, %s, %s, '') "
-        f"ON CONFLICT (caller, {KEY_COLUMN}) DO NOTHING RETURNING id"
-    )
-    params = [caller, key, digest, sql.stamp(timezone.now())]
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        rows = sql.run(statement, params)
-    else:
+    values = "VALUES (%s, %s, %s, %s, '')"
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
         # The claim's commit need not wait for the disk: the commit that keeps the answer (and
         # the view's own) flush the log up to and past it, and until then a crash loses the
         # claim together with everything the request did. Other connections see it at once.
-        with transaction.atomic():
-            sql.run("SET LOCAL synchronous_commit TO OFF")
-            rows = sql.run(statement, params)
+        # set_config(..., true) holds for this statement's own transaction only.
+        values = (
+            "SELECT %s, %s, %s, %s, '' "
+            "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous"
+        )
+    rows = sql.run(
+        f"INSERT INTO {sql.table(IdempotencyKey)} (caller, {KEY_COLUMN}, request_hash, "
+        f"created_at, content_type) {values} "
+        f"ON CONFLICT (caller, {KEY_COLUMN}) DO NOTHING RETURNING id",
+        [caller, key, digest, sql.stamp(timezone.now())],
+    )
     return rows[0][0] if rows else None
 
 
