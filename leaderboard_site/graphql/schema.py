@@ -23,6 +23,7 @@ from leaderboard_site.api import health
 from leaderboard_site.api.errors import describe
 from leaderboard_site.graphql.cost import CostLimiter
 from leaderboard_site.graphql.errors import caller_error
+from leaderboard_site.graphql.execution import PlainExecutionContext
 from leaderboard_site.graphql.subscriptions import Subscription
 from submissions.api.graphql import SubmissionsMutation, SubmissionsQuery
 from votes.api.graphql import VotesMutation, VotesQuery
@@ -84,4 +85,10 @@ class Schema(strawberry.Schema):
                 logger.error("GraphQL resolver failed: %s", error.message, exc_info=original)
 
 
-schema = Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=LIMITS)
+schema = Schema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    extensions=LIMITS,
+    execution_context_class=PlainExecutionContext,
+)

@@ -120,3 +120,25 @@ def test_model_and_compare(anon: APIClient) -> None:
     assert both == [{"name": "a/two"}, None, {"name": "a/one"}]
     many = gql(anon, compare, {"names": [f"a/m{n}" for n in range(6)]}).json()
     assert codes(many) == ["BAD_REQUEST"]
+
+
+def test_plain_types_answer_as_the_slow_path_does(
+    anon: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench.graphql import ROW
+    from leaderboard_site.graphql.execution import PlainExecutionContext
+
+    EntryFactory(model_name="a/one", hub_license=None, params_billions=None, co2_cost=None)
+    EntryFactory(model_name="a/two", merged=True)
+    query = f"""query($skip: Boolean!) {{ leaderboard(pageSize: 5) {{ items {{ {ROW}
+      renamed: model {{ __typename n: name ...More }}
+      features @skip(if: $skip) {{ isMerged }} }} pageInfo {{ total }} }} }}
+      fragment More on EntryModel {{ sha ... on EntryModel {{ precision }} }}"""
+    fast = [gql(anon, query, {"skip": skip}).json() for skip in (True, False)]
+    monkeypatch.setattr(PlainExecutionContext, "_plan", lambda *args: None)
+    slow = [gql(anon, query, {"skip": skip}).json() for skip in (True, False)]
+    assert fast == slow and "errors" not in fast[0]
+    item = fast[0]["data"]["leaderboard"]["items"][0]
+    assert item["renamed"] == {"__typename": "EntryModel", "n": item["model"]["name"],
+                               "sha": item["model"]["sha"],
+                               "precision": item["model"]["precision"]}  # fmt: skip
