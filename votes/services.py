@@ -14,6 +14,7 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 
 import orjson
 from django.conf import settings
@@ -109,7 +110,7 @@ def _moved(*models: str) -> None:
     announced (`votes_changed`), after the commit."""
     transaction.on_commit(scores_changed)
     for name in models:
-        transaction.on_commit(lambda name=name: votes_changed.send(Vote, model_name=name))
+        transaction.on_commit(partial(votes_changed.send, Vote, model_name=name))
 
 
 def _limit(user: User) -> None:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
@@ -33,6 +33,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     Operation,
     _OperationStreamClosed,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -102,7 +103,7 @@ class _Adapter(ChannelsWebSocketAdapter):
 
     closed = False
 
-    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncIterator[object]:
+    async def iter_json(self, *, ignore_parsing_errors: bool = False) -> AsyncGenerator[object]:
         consumer = self.ws_consumer
         while True:
             message = await consumer.message_queue.get()
@@ -141,8 +142,8 @@ class _Handler(BaseGraphQLTransportWSHandler[SocketContext, None]):
             if operation is not None and operation.operation != OperationType.SUBSCRIPTION:
                 error = GraphQLError("Only subscriptions over the socket: send queries and "
                                      "mutations to POST /graphql.")  # fmt: skip
-                await self.send_message({"id": message["id"], "type": "error",
-                                         "payload": [shaped(error)]})  # fmt: skip
+                await self.send_message(cast("Message", {"id": message["id"], "type": "error",
+                                                         "payload": [shaped(error)]}))  # fmt: skip
                 return
         await super().handle_subscribe(message)
 
@@ -156,8 +157,10 @@ class _Handler(BaseGraphQLTransportWSHandler[SocketContext, None]):
                     await self.websocket.close(code=4400, reason=reason)
                     self.operations.pop(operation.id, None)
                     raise _OperationStreamClosed
-                await operation.send_operation_message({"id": operation.id, "type": "error",
-                    "payload": [shaped(error) for error in result.errors]})  # fmt: skip
+                errors = [shaped(error) for error in result.errors]
+                await operation.send_operation_message(
+                    cast("Message", {"id": operation.id, "type": "error", "payload": errors})
+                )
                 return
             if not isinstance(result, ExecutionResult):
                 await self._reject_incremental_delivery(operation)
@@ -165,8 +168,9 @@ class _Handler(BaseGraphQLTransportWSHandler[SocketContext, None]):
             payload: dict[str, Any] = {"data": result.data}
             if result.errors:
                 payload["errors"] = [shaped(error) for error in result.errors]
-            await operation.send_operation_message({"id": operation.id, "type": "next",
-                                                    "payload": payload})  # type: ignore[typeddict-item]  # fmt: skip
+            await operation.send_operation_message(
+                cast("Message", {"id": operation.id, "type": "next", "payload": payload})
+            )
             first = False
 
 

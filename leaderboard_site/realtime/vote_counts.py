@@ -57,14 +57,14 @@ class _Announcer:
                 self.ready.wait(min(self.due.values()) - now if self.due else None)
 
     def _run(self) -> None:
-        from leaderboard_site.realtime.publish import OwnLayer, publish_many
+        from leaderboard_site.realtime.publish import Event, OwnLayer, publish_many
         from votes.selectors import model_counts
 
         own = OwnLayer()
         while True:
             models = self._take()
             try:
-                events = []
+                events: list[Event] = []
                 for name in models:
                     counts = model_counts(name)
                     data = {"model": name, **{key: counts[key] for key in FIELDS}}
