@@ -88,13 +88,13 @@ class Loaders:
     """The requests and vote counts of every model of one list, each loaded in one query."""
 
     requests: Batch[str, list[dict[str, Any]]]
-    votes: Batch[str, dict[str, Any] | None]
+    votes: Batch[str, dict[str, Any]]
 
     @classmethod
     def of(cls, names: list[str]) -> Loaders:
         return cls(
             requests=Batch(names, submission_selectors.models_requests, []),
-            votes=Batch(names, vote_selectors.models_counts, None),
+            votes=Batch(names, vote_selectors.models_counts, {}),
         )
 
 
@@ -113,8 +113,7 @@ class EntryNode:
 
     @strawberry.field(description="The model's vote counts.")
     def votes(self) -> VoteCounts:
-        counts = self.loaders.votes.get(self.model.name)
-        return VoteCounts.of(counts or vote_selectors.model_counts(self.model.name))
+        return VoteCounts.of(self.loaders.votes.get(self.model.name))
 
     @classmethod
     def of(cls, row: Row, loaders: Loaders) -> EntryNode:

@@ -64,7 +64,7 @@ class PlainExecutionContext(StrawberryGraphQLCoreExecutionContext):
             for response_key, details in grouped.items():
                 name = details[0].node.name.value
                 if name == "__typename":
-                    plan.append((response_key, lambda _source, name=type_.name: name))
+                    plan.append((response_key, _constant(type_.name)))
                     continue
                 field = type_.fields[name]
                 attribute = field.extensions[BACKREF].python_name
@@ -108,6 +108,10 @@ class PlainExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return_type, field_details_list, path, result, position_context
             )
         return _run(plan, result)
+
+
+def _constant(value: str) -> Complete:
+    return lambda _source: value
 
 
 def _getter(attribute: str, complete: Complete) -> Complete:
