@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import strawberry
 from django.conf import settings
@@ -13,8 +14,10 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     QueryDepthLimiter,
 )
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType as StrawberryOperation
 
 from benchmarks.api.graphql import BenchmarksMutation, BenchmarksQuery
 from leaderboard.api.graphql import LeaderboardQuery
@@ -75,6 +78,13 @@ LIMITS = [
 
 
 class Schema(strawberry.Schema):
+    def execute_sync(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        """HTTP's execution (the view's): subscriptions are served on the socket only, so one
+        sent by HTTP is refused as an operation type the method does not allow (400)."""
+        allowed = kwargs.get("allowed_operation_types") or DEFAULT_ALLOWED_OPERATION_TYPES
+        kwargs["allowed_operation_types"] = set(allowed) - {StrawberryOperation.SUBSCRIPTION}
+        return super().execute_sync(*args, **kwargs)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:

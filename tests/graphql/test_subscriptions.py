@@ -232,3 +232,11 @@ def test_only_subscriptions_over_the_socket_and_the_protocol_is_required() -> No
         assert (await early.receive_output(timeout=5))["code"] == 4401  # no connection_init
 
     run(scenario)
+
+
+def test_a_subscription_sent_by_http_is_a_400(anon) -> None:
+    query = {"query": "subscription { leaderboardUpdated { entries } }"}
+    for response in (anon.post("/graphql", query, format="json"), anon.get("/graphql", query)):
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "BAD_REQUEST"
+        assert "subscriptions are not allowed" in response.json()["error"]["message"]
