@@ -234,10 +234,11 @@ class GraphQLSocket(GraphQLWSConsumer):
         self.closing = True
         await super().close(code=code, reason=reason)
 
-    async def still_allowed(self, context: SocketContext) -> bool:
-        """The credentials again, at most every RECHECK_SECONDS while events flow: an expired
-        token, a revoked key or a changed role closes the socket, as on /ws."""
-        if self.identity is None or time.monotonic() - self.checked < RECHECK_SECONDS:
+    async def still_allowed(self, context: SocketContext, *, now: bool = False) -> bool:
+        """The credentials again (on each subscription, and at most every RECHECK_SECONDS while
+        events flow): an expired token, a revoked key or a changed role closes the socket, as
+        on /ws."""
+        if self.identity is None or (not now and time.monotonic() - self.checked < RECHECK_SECONDS):
             return True
         self.checked = time.monotonic()
         try:
@@ -257,6 +258,8 @@ class GraphQLSocket(GraphQLWSConsumer):
     ) -> AsyncIterator[dict[str, Any]]:
         """The events on `topic` this caller may see (the groups /ws would join) that `keep`
         wants, as published (`{topic, data, timestamp}`)."""
+        if not await self.still_allowed(context, now=True):
+            return
         user_id, role = self.identity or (None, None)
         groups = topics.groups_for(topic, user_id=user_id, is_admin=role == Role.ADMIN)
         if topic in topics.WATCHED:

@@ -240,3 +240,16 @@ def test_a_subscription_sent_by_http_is_a_400(anon) -> None:
         assert response.status_code == 400
         assert response.json()["error"]["code"] == "BAD_REQUEST"
         assert "subscriptions are not allowed" in response.json()["error"]["message"]
+
+
+def test_a_revoked_key_closes_the_socket_at_its_next_subscription() -> None:
+    created = accounts.api_key_create(owner=make_user("alice", "user"), name="gql")
+
+    async def scenario() -> None:
+        socket = await acked(await open_socket(payload={"X-API-Key": created.key}))
+        await sync_to_async(accounts.api_key_revoke)(api_key=created.api_key)
+        await start(socket, "subscription { leaderboardUpdated { entries } }")
+        closed = await socket.receive_output(timeout=5)
+        assert (closed["type"], closed["code"]) == ("websocket.close", 4401)
+
+    run(scenario)
