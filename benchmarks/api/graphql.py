@@ -188,9 +188,13 @@ class BenchmarkNode:
     run: strawberry.Private[Benchmark]
 
     @classmethod
-    def of(cls, benchmark: Benchmark) -> BenchmarkNode:
+    def of(cls, benchmark: Benchmark) -> Any:
         return cls(**plain(BenchmarkSerializer(benchmark).data), run=benchmark)
 
+
+@strawberry.type(description="One benchmark run with its items (on `benchmark(id)` only: a "
+                 "list of runs would page each run's items with queries of its own).")  # fmt: skip
+class BenchmarkDetail(BenchmarkNode):
     @strawberry.field(description="The run's items in order, paged; `target` (its index) and "
                       "`outcome` (right, wrong, failed, unscored) narrow them.")  # fmt: skip
     def items(
@@ -295,9 +299,9 @@ class BenchmarksQuery:
 
     @strawberry.field(description="One of your runs with its results and items; null when "
                       "there is none (role viewer).")  # fmt: skip
-    def benchmark(self, info: Info, id: str) -> BenchmarkNode | None:
+    def benchmark(self, info: Info, id: str) -> BenchmarkDetail | None:
         run = _benchmark(info, id)
-        return None if run is None else BenchmarkNode.of(run)
+        return None if run is None else BenchmarkDetail.of(run)
 
     @strawberry.field(description="Every dataset version (role viewer).")
     def datasets(

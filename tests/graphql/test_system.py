@@ -202,11 +202,11 @@ def test_an_anonymous_caller_keeps_what_rest_shows_anonymously(anon: APIClient) 
 def test_the_cost_limit(anon: APIClient, alice: Any, settings: Any) -> None:
     nested = "{ leaderboard(pageSize: 100) { items { id requests { id } } } }"
     assert "errors" not in gql(anon, nested).json()  # 100 + 100 x 10
-    deep = "{ benchmarks(pageSize: 100) { items { items(pageSize: 100) { items } } } }"
+    deep = "{ " + " ".join(f"a{n}: {nested[2:-2]}" for n in range(5)) + " }"
     body = gql(client_for(alice), deep).json()
     assert body["data"] is None and codes(body) == ["BAD_REQUEST"]
     error = body["errors"][0]
-    assert error["extensions"]["details"] == {"cost": 10100, "max_cost": 5000}
+    assert error["extensions"]["details"] == {"cost": 5500, "max_cost": 5000}
     assert "smaller pages" in error["message"]
     settings.GRAPHQL_MAX_COST = 150
     variables = "query($size: Int!) { leaderboard(pageSize: $size) { items { id } } }"
@@ -216,3 +216,48 @@ def test_the_cost_limit(anon: APIClient, alice: Any, settings: Any) -> None:
     fragment = """{ compare(names: ["a/b", "a/c"]) { ...M } }
                   fragment M on ModelNode { entries { requests { id } } }"""
     assert gql(anon, fragment).json()["errors"][0]["extensions"]["details"]["cost"] == 222
+
+
+def test_every_list_takes_as_many_queries_for_30_rows_as_for_2(admin_user: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(admin_user)
+    dataset = Dataset.objects.get(name="arithmetic")
+    lists = {
+        "benchmarks": "{ benchmarks(pageSize: 100) { items { name dataset results } } }",
+        "submissions": "{ submissions(pageSize: 100) { items { name score partial } } }",
+        "compare": '{ compare(names: ["o/m0", "o/m1", "o/m2", "o/m3", "o/m4"]) { name '
+        "entries { id requests { id } votes { score } } requests { id } votes { score } } }",
+        "datasets": "{ datasets(pageSize: 100) { items { name version } } }",
+        "me": "{ me { apiKeys { name } } }",
+    }
+
+    def add(count: int) -> None:
+        start = EvalRequest.objects.count()
+        for n in range(start, start + count):
+            EntryFactory(model_name=f"o/m{n % 5}", precision=("float16", "bfloat16")[n % 2],
+                         revision_sha=f"{n:040x}")  # fmt: skip
+            EvalRequest.objects.create(model_name=f"o/m{n % 5}", revision=f"{n:040x}",
+                                       precision="bfloat16", weight_type="Original",
+                                       model_type="chat", mirror_path=f"b{n}.json")  # fmt: skip
+            Benchmark.objects.create(owner=admin_user, name=f"r{n}", dataset=dataset,
+                                     iterations=1, targets=[{"provider": "openai",
+                                                             "model": "tiny"}])  # fmt: skip
+            Dataset.objects.create(name=f"d{n}", version=1)
+            ApiKey.objects.create(user=admin_user, name=f"k{n}", role="user",
+                                  key_hash=f"{n:064x}", prefix="ltb_x")  # fmt: skip
+
+    def counted() -> dict[str, int]:
+        counts = {}
+        for name, query in lists.items():
+            with CaptureQueriesContext(connection) as captured:
+                assert "errors" not in gql(client, query).json(), name
+            counts[name] = len(captured.captured_queries)
+        return counts
+
+    add(2)
+    counted()  # the caller's principal, cached from then on
+    few = counted()
+    add(28)
+    assert counted() == few
