@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import strawberry
 from django.db.models import QuerySet
-from django.utils import timezone
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -26,9 +25,8 @@ from benchmarks.api.serializers import (
     DatasetUploadSerializer,
     EvaluationRequestSerializer,
     ProviderSerializer,
-    UsageReportSerializer,
 )
-from benchmarks.api.views import _moment, _usage_user
+from benchmarks.api.views import usage_report
 from benchmarks.metrics import registry
 from benchmarks.models import Benchmark, BenchmarkItem, Completion, Dataset, Evaluation
 from leaderboard_site.accounts.roles import Role, at_least
@@ -335,21 +333,8 @@ class BenchmarksQuery:
         to: str | None = None, group_by: str = "day", user: str | None = None,
     ) -> JSON | None:  # fmt: skip
         require(info, Role.VIEWER)
-        if group_by not in selectors.USAGE_GROUPS:
-            raise ApiError("group_by must be day, provider, model or key.",
-                           details={"group_by": group_by})  # fmt: skip
-        now = timezone.now()
-        params = {"from": from_, "to": to}
-        start = _moment(params, "from") or now.replace(day=1, hour=0, minute=0, second=0,
-                                                       microsecond=0)  # fmt: skip
-        end = _moment(params, "to", end_of_day=True) or now
-        if start >= end:
-            raise ApiError("from must be before to.", details={"from": str(start), "to": str(end)})
-        totals = selectors.usage_totals(
-            user_id=_usage_user(info.context.principal, user), start=start, end=end,
-            group_by=group_by,
-        )  # fmt: skip
-        return plain(UsageReportSerializer(totals).data)
+        params = {"from": from_, "to": to, "group_by": group_by, "user": user}
+        return plain(usage_report(info.context.principal, params))
 
 
 @strawberry.type

@@ -486,22 +486,27 @@ class UsageView(APIView):
     def get(self, request: Request) -> Response:
         principal = principal_of(request)
         assert principal is not None
-        params = request.query_params
-        group_by = params.get("group_by", "day")
-        if group_by not in selectors.USAGE_GROUPS:
-            raise ApiError("group_by must be day, provider, model or key.",
-                           details={"group_by": group_by})  # fmt: skip
-        now = timezone.now()
-        start = _moment(params, "from") or now.replace(day=1, hour=0, minute=0, second=0,
-                                                       microsecond=0)  # fmt: skip
-        end = _moment(params, "to", end_of_day=True) or now
-        if start >= end:
-            raise ApiError("from must be before to.", details={"from": str(start), "to": str(end)})
-        totals = selectors.usage_totals(
-            user_id=_usage_user(principal, params.get("user")), start=start, end=end,
-            group_by=group_by,
-        )  # fmt: skip
-        return Response(UsageReportSerializer(totals).data)
+        return Response(usage_report(principal, request.query_params))
+
+
+def usage_report(principal: Any, params: Any) -> Any:
+    """GET /v1/usage's answer (GraphQL's `usage` too) for `from`, `to`, `group_by` and `user`
+    in `params`; 400 for a bad group or window."""
+    group_by = params.get("group_by") or "day"
+    if group_by not in selectors.USAGE_GROUPS:
+        raise ApiError("group_by must be day, provider, model or key.",
+                       details={"group_by": group_by})  # fmt: skip
+    now = timezone.now()
+    start = _moment(params, "from") or now.replace(day=1, hour=0, minute=0, second=0,
+                                                   microsecond=0)  # fmt: skip
+    end = _moment(params, "to", end_of_day=True) or now
+    if start >= end:
+        raise ApiError("from must be before to.", details={"from": str(start), "to": str(end)})
+    totals = selectors.usage_totals(
+        user_id=_usage_user(principal, params.get("user")), start=start, end=end,
+        group_by=group_by,
+    )  # fmt: skip
+    return UsageReportSerializer(totals).data
 
 
 def _moment(params: Any, name: str, *, end_of_day: bool = False) -> datetime | None:
