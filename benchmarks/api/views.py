@@ -53,11 +53,13 @@ from leaderboard_site.accounts.models import User
 from leaderboard_site.accounts.roles import Role, at_least
 from leaderboard_site.api.context import current_request_id
 from leaderboard_site.api.errors import ApiError, Forbidden, NotFound
+from leaderboard_site.api.owned import OwnerScoped
 from leaderboard_site.api.pagination import PageNumberPagination, query_int
 from leaderboard_site.api.schema import errors, example, sse_event
 
 
 class OwnedViewSet(
+    OwnerScoped,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -67,13 +69,6 @@ class OwnedViewSet(
     somebody else's is 404."""
 
     model: type[Completion] | type[Evaluation] | type[Benchmark]
-
-    def get_queryset(self) -> QuerySet[Any]:
-        principal = principal_of(self.request)
-        queryset = self.model.objects.order_by("-created_at")
-        if principal is None or principal.role != Role.ADMIN:
-            queryset = queryset.filter(owner=principal.user if principal else None)
-        return queryset
 
     def create_owned(
         self, request: Request, body_class: type[Serializer], create: Callable[..., Any]

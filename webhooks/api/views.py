@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -13,8 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from leaderboard_site.accounts.authentication import principal_of
-from leaderboard_site.accounts.roles import Role
 from leaderboard_site.api.errors import NotFound
+from leaderboard_site.api.owned import OwnerScoped
 from leaderboard_site.api.schema import errors, example
 from webhooks import services
 from webhooks.api.serializers import (
@@ -33,6 +32,7 @@ DELIVERY_ID = OpenApiParameter(
 
 
 class WebhookViewSet(
+    OwnerScoped,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -40,16 +40,10 @@ class WebhookViewSet(
 ):
     """Webhook endpoints, seen and changed by their owner (admins: all); others' are 404."""
 
+    model = Endpoint
     serializer_class = EndpointSerializer
     lookup_value_regex = UUID_PATTERN
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-
-    def get_queryset(self) -> QuerySet[Endpoint]:
-        principal = principal_of(self.request)
-        queryset = Endpoint.objects.order_by("-created_at")
-        if principal is None or principal.role != Role.ADMIN:
-            queryset = queryset.filter(owner=principal.user if principal else None)
-        return queryset
 
     def get_object(self) -> Endpoint:
         try:
