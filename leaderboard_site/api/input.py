@@ -87,9 +87,11 @@ def check_json(data: bytes | str, where: str = "body") -> None:
         raise too_deep(where)
 
 
-def loads(data: bytes | str, where: str = "body") -> Any:
-    """Parse JSON text that passed check_json; InvalidInput (400) for anything else."""
-    check_json(data, where)
+def loads(data: bytes | str, where: str = "body", *, checked: bool = False) -> Any:
+    """Parse JSON text that passes check_json (`checked`: it did already); InvalidInput (400)
+    for anything else."""
+    if not checked:
+        check_json(data, where)
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:  # orjson's own limit (1024) is never reached here
@@ -117,6 +119,7 @@ def check_request(request: HttpRequest) -> None:
     content_type = request.content_type or ""
     if _is_json(content_type):
         check_json(request.body)
+        request.json_body_checked = True  # type: ignore[attr-defined] # the parser's not again
     elif _is_form(content_type):
         _check_form(request)
 

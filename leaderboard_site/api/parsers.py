@@ -1,5 +1,6 @@
 """DRF's JSON parser, bounded: the body goes through the input rules (no NUL, at most
-MAX_JSON_DEPTH levels) and orjson, so that no body can make the parser recurse out of stack."""
+MAX_JSON_DEPTH levels; once, when the input middleware has checked it already) and orjson, so
+that no body can make the parser recurse out of stack."""
 
 from __future__ import annotations
 
@@ -22,4 +23,5 @@ class JSONParser(BaseParser):
         media_type: str | None = None,
         parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
-        return loads(stream.read())
+        request = getattr((parser_context or {}).get("request"), "_request", None)
+        return loads(stream.read(), checked=getattr(request, "json_body_checked", False))
