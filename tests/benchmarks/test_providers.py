@@ -4,7 +4,6 @@ from beat's probe of its model list."""
 
 from __future__ import annotations
 
-import socket
 import time
 from decimal import Decimal
 from typing import Any
@@ -18,6 +17,7 @@ from benchmarks.datasets import Item
 from benchmarks.models import Price, Provider
 from benchmarks.providers import reachability
 from tests.conftest import client_for, make_user
+from tests.support.live import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -37,9 +37,7 @@ def viewer_client(db: Any) -> APIClient:
 
 
 def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return free_port()  # free, so nothing listens there
 
 
 def listed(client: APIClient) -> dict[str, dict[str, Any]]:
