@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.core.cache import cache
@@ -146,6 +147,18 @@ def credentials_principal(*, authorization: str | None, api_key: str | None) -> 
     if scheme.lower() != "bearer" or not credentials.strip():
         raise Unauthorized("Expected 'Authorization: Bearer <token>'.")
     return token_principal(credentials.strip())
+
+
+def scope_principal(scope: dict[str, Any]) -> Principal | None:
+    """The caller of a socket's handshake (an ASGI scope): its `Authorization` or `X-API-Key`
+    header, else a `?token=` query parameter (what browsers can send)."""
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1")
+               for name, value in scope.get("headers", [])}  # fmt: skip
+    authorization, api_key = headers.get("authorization"), headers.get("x-api-key")
+    token = parse_qs(scope.get("query_string", b"").decode()).get("token", [""])[0].strip()
+    if token and not authorization and not api_key:
+        return token_principal(token)
+    return credentials_principal(authorization=authorization, api_key=api_key)
 
 
 def token_principal(token: str) -> Principal:

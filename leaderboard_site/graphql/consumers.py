@@ -18,7 +18,6 @@ from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
-from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -40,7 +39,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from leaderboard_site.accounts.authentication import (
     Principal,
     credentials_principal,
-    token_principal,
+    scope_principal,
 )
 from leaderboard_site.accounts.roles import Role
 from leaderboard_site.api import input as input_rules
@@ -84,14 +83,7 @@ def _principal(scope: dict[str, Any], params: Mapping[str, Any]) -> Principal | 
     api_key = _credential(params, "x-api-key")
     if authorization or api_key:
         return credentials_principal(authorization=authorization, api_key=api_key)
-    headers = {name.decode("latin-1").lower(): value.decode("latin-1")
-               for name, value in scope.get("headers", [])}  # fmt: skip
-    token = parse_qs(scope.get("query_string", b"").decode()).get("token", [""])[0].strip()
-    if token and not headers.get("authorization") and not headers.get("x-api-key"):
-        return token_principal(token)
-    return credentials_principal(
-        authorization=headers.get("authorization"), api_key=headers.get("x-api-key")
-    )
+    return scope_principal(scope)
 
 
 def _identity(principal: Principal | None) -> tuple[int, str] | None:

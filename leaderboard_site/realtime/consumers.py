@@ -15,18 +15,13 @@ from __future__ import annotations
 import asyncio
 import time
 from typing import Any
-from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from leaderboard_site.accounts.authentication import (
-    Principal,
-    credentials_principal,
-    token_principal,
-)
+from leaderboard_site.accounts.authentication import scope_principal
 from leaderboard_site.accounts.roles import Role
 from leaderboard_site.api import input as input_rules
 from leaderboard_site.api.errors import ApiError, Unauthorized
@@ -39,16 +34,7 @@ RECHECK_SECONDS = 60
 @database_sync_to_async
 def _caller(scope: dict[str, Any]) -> dict[str, Any] | None:
     """Who connects: {user_id, username, role}, None when anonymous; ApiError when refused."""
-    headers = {name.decode("latin-1").lower(): value.decode("latin-1")
-               for name, value in scope.get("headers", [])}  # fmt: skip
-    token = parse_qs(scope.get("query_string", b"").decode()).get("token", [""])[0].strip()
-    principal: Principal | None
-    if token and not headers.get("authorization") and not headers.get("x-api-key"):
-        principal = token_principal(token)
-    else:
-        principal = credentials_principal(
-            authorization=headers.get("authorization"), api_key=headers.get("x-api-key")
-        )
+    principal = scope_principal(scope)
     if principal is None:
         return None
     return {"user_id": principal.user.pk, "username": principal.user.username,
