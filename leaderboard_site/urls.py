@@ -1,9 +1,9 @@
-"""URL map: /api (leaderboard), /v1 (Test Bench), /graphql, /health, /docs, /admin."""
+"""URL map: the web pages, /api (leaderboard), /v1 (Test Bench), /graphql, /health, /docs,
+/admin."""
 
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.generic import TemplateView
 from django.views.static import serve
 from drf_spectacular.views import SpectacularSwaggerView
 
@@ -17,7 +17,11 @@ handler404 = "leaderboard_site.api.errors.page_not_found"
 handler500 = "leaderboard_site.api.errors.server_error"
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="index.html"), name="index"),
+    # The web pages (sessions, CSRF on every form), whatever APIs are on.
+    path("", include("leaderboard.urls")),
+    path("", include("submissions.urls")),
+    path("", include("benchmarks.urls")),
+    path("", include("leaderboard_site.accounts.urls")),
     path("health", HealthView.as_view(), name="health"),
     path("admin/", admin.site.urls),
     path("api-docs/openapi.json", OpenApiJsonView.as_view(), name="openapi-schema"),

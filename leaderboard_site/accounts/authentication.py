@@ -1,4 +1,5 @@
-"""Who is calling: a JWT, an API key or a Hugging Face token, resolved once per request.
+"""Who is calling: a JWT, an API key, a Hugging Face token or the web pages' session, resolved
+once per request.
 
 The rate limiter (middleware) and DRF both ask `resolve()`, which memoizes its answer on the
 request, so credentials are checked once. The same function serves GraphQL and the WebSocket.
@@ -10,21 +11,27 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
+from importlib import import_module
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.core.cache import cache
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from leaderboard_site import hub, sql
 from leaderboard_site.accounts import denylist, roles, services, tokens
 from leaderboard_site.accounts.models import ApiKey, User
-from leaderboard_site.api.errors import ApiError, ServiceUnavailable, Unauthorized
+from leaderboard_site.api.errors import ApiError, Forbidden, ServiceUnavailable, Unauthorized
 
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 HUB_TOKEN_PREFIX = "hf_"  # noqa: S105 - a prefix, not a secret
 HUB_WHOAMI_TTL = 300
 
@@ -63,7 +70,7 @@ recent = _Recent()
 class Principal:
     user: User
     role: str
-    via: str  # "jwt", "api_key" or "hub"
+    via: str  # "jwt", "api_key", "hub" or "session"
     api_key: ApiKey | None = None
     claims: tokens.Claims | None = None  # a JWT's
 
@@ -136,6 +143,43 @@ def _from_hub_token(token: str) -> Principal:
     return Principal(user=user, role=user.role, via="hub")
 
 
+def session_principal(session_key: str | None) -> Principal | None:
+    """The user signed in to the web pages under this session cookie, if still valid (the
+    session's password hash is checked as Django's own `get_user` does)."""
+    if not session_key:
+        return None
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user_id = session.get(SESSION_KEY)
+    if user_id is None:
+        return None
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not constant_time_compare(
+        session.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash()
+    ):
+        return None
+    return Principal(user=user, role=user.role, via="session")
+
+
+def _no_view(request: HttpRequest) -> HttpResponse:
+    raise AssertionError("the CSRF check never calls the view")
+
+
+def enforce_csrf(request: HttpRequest, principal: Principal | None) -> None:
+    """A write on a session's behalf must carry the CSRF token (the `X-CSRFToken` header or the
+    form field), as Django's pages do: the other credentials are never sent by a browser on its
+    own, the session cookie is."""
+    if principal is None or principal.via != "session" or request.method in SAFE_METHODS:
+        return
+    check = CsrfViewMiddleware(_no_view)
+    check.process_request(request)
+    refused = check.process_view(request, None, (), {})  # type: ignore[arg-type]
+    if refused is not None:
+        raise Forbidden(
+            "CSRF check failed: send the csrftoken cookie's value as the X-CSRFToken header.",
+            code="CSRF_FAILED",
+        )
+
+
 def credentials_principal(*, authorization: str | None, api_key: str | None) -> Principal | None:
     """The caller named by an `Authorization` header value or an `X-API-Key` value (None when
     both are empty): the one check behind REST, GraphQL and the WebSocket."""
@@ -149,15 +193,35 @@ def credentials_principal(*, authorization: str | None, api_key: str | None) -> 
     return token_principal(credentials.strip())
 
 
+def _same_origin(headers: dict[str, str]) -> bool:
+    """Whether a handshake comes from one of our own pages: a page on another site could
+    otherwise open a socket riding on its visitor's session cookie."""
+    origin = headers.get("origin", "")
+    if origin in settings.CSRF_TRUSTED_ORIGINS:
+        return True
+    return bool(origin) and urlsplit(origin).netloc == headers.get("host")
+
+
+def _session_cookie(headers: dict[str, str]) -> str | None:
+    try:
+        morsel = SimpleCookie(headers.get("cookie", "")).get(settings.SESSION_COOKIE_NAME)
+    except CookieError:
+        return None
+    return morsel.value if morsel else None
+
+
 def scope_principal(scope: dict[str, Any]) -> Principal | None:
     """The caller of a socket's handshake (an ASGI scope): its `Authorization` or `X-API-Key`
-    header, else a `?token=` query parameter (what browsers can send)."""
+    header, else a `?token=` query parameter (what browsers can send), else the pages' session
+    cookie when the handshake comes from our own origin."""
     headers = {name.decode("latin-1").lower(): value.decode("latin-1")
                for name, value in scope.get("headers", [])}  # fmt: skip
     authorization, api_key = headers.get("authorization"), headers.get("x-api-key")
     token = parse_qs(scope.get("query_string", b"").decode()).get("token", [""])[0].strip()
     if token and not authorization and not api_key:
         return token_principal(token)
+    if not authorization and not api_key and _same_origin(headers):
+        return session_principal(_session_cookie(headers))
     return credentials_principal(authorization=authorization, api_key=api_key)
 
 
@@ -172,13 +236,18 @@ def token_principal(token: str) -> Principal:
 
 def carries_credentials(request: HttpRequest) -> bool:
     """Whether the request names a caller (who may then need looking up)."""
-    return "authorization" in request.headers or "x-api-key" in request.headers
+    return (
+        "authorization" in request.headers
+        or "x-api-key" in request.headers
+        or settings.SESSION_COOKIE_NAME in request.COOKIES
+    )
 
 
 def _resolve(request: HttpRequest) -> Principal | None:
-    return credentials_principal(
-        authorization=request.headers.get("Authorization"), api_key=request.headers.get("X-API-Key")
-    )
+    authorization, api_key = request.headers.get("Authorization"), request.headers.get("X-API-Key")
+    if not authorization and not api_key:
+        return session_principal(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
+    return credentials_principal(authorization=authorization, api_key=api_key)
 
 
 def resolve(request: HttpRequest) -> Principal | None:
@@ -197,10 +266,11 @@ def resolve(request: HttpRequest) -> Principal | None:
 
 
 class PrincipalAuthentication(BaseAuthentication):
-    """DRF authentication for all three kinds of credentials."""
+    """DRF authentication for every kind of credentials."""
 
     def authenticate(self, request: Request) -> tuple[User, Principal] | None:
         principal = resolve(request._request)
+        enforce_csrf(request._request, principal)
         return (principal.user, principal) if principal else None
 
     def authenticate_header(self, request: Request) -> str:

@@ -15,10 +15,12 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
 from leaderboard_site.api.context import current_request_id
+from leaderboard_site.pages import wants_page
 
 logger = logging.getLogger(__name__)
 
@@ -186,17 +188,34 @@ def exception_response(exc: ApiError) -> JsonResponse:
                           headers=headers, **exc.extra)  # fmt: skip
 
 
+def _page(request: HttpRequest, status: int, message: str) -> HttpResponse | None:
+    """The error as a web page, for a browser on a page's path (None for the APIs' callers)."""
+    if not wants_page(request):
+        return None
+    context = {"status": status, "message": message, "request_id": current_request_id()}
+    try:
+        return render(request, "error.html", context, status=status)
+    except Exception:  # a page that fails to render its own error: the envelope, still an answer
+        logger.exception("The %s page failed to render", status)
+        return None
+
+
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return error_response(400, "Bad request.")
+    return _page(request, 400, "Bad request.") or error_response(400, "Bad request.")
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return error_response(403, "Permission denied.")
+    message = "You may not see this page."
+    return _page(request, 403, message) or error_response(403, "Permission denied.")
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return error_response(404, f"No route for {request.path}.", details={"path": request.path})
+    page = _page(request, 404, f"There is no page at {request.path}.")
+    return page or error_response(
+        404, f"No route for {request.path}.", details={"path": request.path}
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return error_response(500, "Internal server error. The request id identifies it in the logs.")
+    message = "Internal server error. The request id identifies it in the logs."
+    return _page(request, 500, message) or error_response(500, message)

@@ -18,7 +18,7 @@ from strawberry.django.views import GraphQLView as StrawberryView
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from leaderboard_site.accounts.authentication import resolve
+from leaderboard_site.accounts.authentication import enforce_csrf, resolve
 from leaderboard_site.api.errors import ApiError, error_response, exception_response
 from leaderboard_site.api.input import loads
 from leaderboard_site.graphql.context import Context
@@ -31,7 +31,9 @@ class GraphQLView(StrawberryView[Context, None]):
     allow_queries_via_get = True
 
     def get_context(self, request: HttpRequest, response: HttpResponse) -> Context:
-        return Context(request=request, response=response, principal=resolve(request))
+        principal = resolve(request)
+        enforce_csrf(request, principal)
+        return Context(request=request, response=response, principal=principal)
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:

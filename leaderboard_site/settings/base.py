@@ -160,6 +160,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "leaderboard_site.pages.site",
             ],
         },
     },
@@ -384,6 +385,10 @@ EVAL_CARBON_G_PER_KWH = env.float("EVAL_CARBON_G_PER_KWH", 269.8, minimum=0.0)
 # --- static, i18n --------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]  # the pages' own CSS and scripts (the apps' are in theirs)
+# The web pages' sign-in: read from the cache, written through to the database.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+LOGIN_URL = "signin"
 SERVE_STATIC = env.bool("SERVE_STATIC", default=True)
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

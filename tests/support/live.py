@@ -50,26 +50,35 @@ def manage(var_dir: Path, *args: str, **overrides: str) -> subprocess.CompletedP
 
 
 def migrated_database(var_dir: Path) -> None:
-    """`var_dir/db.sqlite3`, migrated (once per session, then copied)."""
+    """`var_dir/db.sqlite3`, migrated (once per session, then copied; kept when there)."""
     global _migrated
     if _migrated is None:
         template = Path(tempfile.mkdtemp(prefix="live-template-"))
         manage(template, "migrate", "--no-input", "-v0")
         _migrated = template / "db.sqlite3"
     var_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(_migrated, var_dir / "db.sqlite3")
+    if not (var_dir / "db.sqlite3").exists():
+        shutil.copy(_migrated, var_dir / "db.sqlite3")
 
 
 class LiveServer:
     """gunicorn's ASGI workers (ours, serve.ASGIWorker) on a free port, serving HTTP and /ws,
-    with its own database."""
+    with its own database; `whole=True`: everything `make run` starts (the web server and the
+    Celery workers, on the embedded default's file broker)."""
 
-    def __init__(self, var_dir: Path, *, workers: int = 1, **overrides: str) -> None:
+    def __init__(
+        self, var_dir: Path, *, workers: int = 1, whole: bool = False, **overrides: str
+    ) -> None:
         self.var_dir = var_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
+        self.whole = whole
         self.overrides = {"RATE_LIMIT_ENABLED": "false", "LOG_LEVEL": "warning", **overrides}
+        if whole:
+            self.overrides.update(
+                BIND_ADDRESS=f"127.0.0.1:{self.port}", WEB_CONCURRENCY=str(workers)
+            )
         self.process: subprocess.Popen[bytes] | None = None
         self.log = var_dir / "server.log"
 
@@ -87,9 +96,11 @@ class LiveServer:
         return self
 
     def command(self) -> list[str]:
-        """The command `make run` serves with."""
+        """The command `make run` serves with (its web server only, unless whole)."""
         from leaderboard_site.serve import asgi_command
 
+        if self.whole:
+            return [sys.executable, "-m", "leaderboard_site.serve"]
         return asgi_command(f"127.0.0.1:{self.port}", self.workers)
 
     def _wait_until_up(self, timeout: float = 60) -> None:
