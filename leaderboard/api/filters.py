@@ -45,6 +45,12 @@ class EntryFilter(django_filters.FilterSet):
     type = django_filters.MultipleChoiceFilter(field_name="model_type", choices=ModelType.choices)
     params_min = django_filters.NumberFilter(field_name="params_billions", lookup_expr="gte")
     params_max = django_filters.NumberFilter(field_name="params_billions", lookup_expr="lte")
+    params_below = django_filters.NumberFilter(
+        field_name="params_billions",
+        lookup_expr="lt",
+        help_text="fewer parameters (billions) than this: the upstream frontend's size ranges "
+        "include their lower bound and exclude their upper one",
+    )
     hide_merged = StrictBooleanFilter(method="filter_hide", field_name="merged")
     hide_moe = StrictBooleanFilter(method="filter_hide", field_name="moe")
     hide_flagged = StrictBooleanFilter(method="filter_hide", field_name="flagged")

@@ -98,6 +98,7 @@ def test_precision_and_params_range(anon: Any) -> None:
     got = names(anon.get(URL, {"params_min": 2, "params_max": 70, "ordering": "params"}))
     assert got == ["a/mid", "a/big"]
     assert anon.get(URL, {"params_min": "lots"}).status_code == 400
+    assert names(anon.get(URL, {"params_min": 7, "params_below": 70})) == ["a/mid"]
 
 
 @pytest.mark.parametrize(
