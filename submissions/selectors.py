@@ -20,10 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from leaderboard_site.accounts.models import Usage, User
+from leaderboard_site.accounts.roles import Role
 from submissions.models import EvalRequest, Status
 
 logger = logging.getLogger(__name__)
@@ -263,3 +266,28 @@ def organization_requests(org: str, *, days: int) -> list[dict[str, Any]]:
     since = timezone.now() - dt.timedelta(days=days)
     requests = _listed(EvalRequest.objects.of_organization(org).filter(submitted_at__gte=since))
     return [request_item(r) for r in requests.order_by("-submitted_at", "-pk")]
+
+
+def status_lists() -> dict[str, list[dict[str, Any]]]:
+    """The four lists as GET /api/models/status serves them (the same prepared body)."""
+    lists: dict[str, list[dict[str, Any]]] = orjson.loads(status_body().identity)
+    return lists
+
+
+def submission_quota(user: User) -> dict[str, Any]:
+    """What request_submit's quota leaves `user`: used and remaining submissions in the window
+    (counted as quota_reserve counts them), and when the oldest use leaves it. Admins have none."""
+    limit, days = settings.SUBMISSION_QUOTA, settings.SUBMISSION_QUOTA_DAYS
+    if user.role == Role.ADMIN:
+        return {"unlimited": True, "limit": limit, "days": days}
+    since = timezone.now() - dt.timedelta(days=days)
+    uses = Usage.objects.filter(user=user, kind="submission", created_at__gt=since)
+    times = sorted(uses.values_list("created_at", flat=True))
+    return {
+        "unlimited": False,
+        "limit": limit,
+        "days": days,
+        "used": len(times),
+        "remaining": max(0, limit - len(times)),
+        "frees_at": times[0] + dt.timedelta(days=days) if times else None,
+    }
