@@ -180,11 +180,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-elif env.bool("DATABASE_SERVER_SIDE_BINDING", default=True):
-    # Parameters bound by the server, so psycopg prepares the statements a connection keeps
-    # running (votes, runs): PostgreSQL then skips parsing and planning them. Turn it off
-    # behind PgBouncer in transaction mode, which cannot keep prepared statements.
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+else:
+    if env.bool("DATABASE_SERVER_SIDE_BINDING", default=True):
+        # Parameters bound by the server, so psycopg prepares the statements a connection keeps
+        # running (votes, runs): PostgreSQL then skips parsing and planning them. Turn it off
+        # behind PgBouncer in transaction mode before 1.21 (or without max_prepared_statements),
+        # which cannot keep prepared statements.
+        DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    # Chunked reads (.iterator(): the snapshot, exports, the mirror) go through a cursor held
+    # past its transaction, which PgBouncer in transaction mode cannot keep on one server
+    # connection: turn them off there (each read is then fetched whole).
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = not env.bool(
+        "DATABASE_SERVER_SIDE_CURSORS", default=True
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.optional("REDIS_URL")
