@@ -72,11 +72,15 @@ def signout(request: HttpRequest) -> HttpResponse:
     return redirect("/")
 
 
+NEW_KEY = "account.new_api_key"  # the session's one-time note of a key just made
+
+
 @login_required
 def account_page(request: HttpRequest) -> HttpResponse:
+    """Role and API keys. A new key's secret goes through the session to the page the POST
+    redirects to, which shows it once: a reload neither repeats the POST nor shows it again."""
     user: User = request.user  # type: ignore[assignment]
     form = ApiKeyForm(request.POST or None)
-    created = None
     if request.method == "POST" and form.is_valid():
         days = form.cleaned_data.get("expires_in_days")
         try:
@@ -89,11 +93,12 @@ def account_page(request: HttpRequest) -> HttpResponse:
         except ApiError as exc:  # a role above the user's
             form.add_error("role", exc.message)
         else:
-            form = ApiKeyForm()
+            request.session[NEW_KEY] = {"name": created.api_key.name, "key": created.key}
+            return redirect("account")
     context = {
         "nav": "account",
         "form": form,
-        "created": created,  # its secret is on this answer only
+        "created": request.session.pop(NEW_KEY, None),
         "keys": ApiKey.objects.filter(user=user).usable(),
     }
     return render(request, "accounts/account.html", context, status=400 if form.errors else 200)
