@@ -15,9 +15,18 @@ from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from benchmarks.metrics import registry
-from benchmarks.models import Benchmark, BenchmarkItem, Price, ProviderCall, render_prompt
+from benchmarks.models import (
+    Benchmark,
+    BenchmarkItem,
+    Dataset,
+    Price,
+    ProviderCall,
+    render_prompt,
+)
 from benchmarks.providers import reachability
 from benchmarks.providers import registry as providers_registry
+from leaderboard_site.accounts.models import User
+from leaderboard_site.accounts.roles import Role
 from leaderboard_site.api.errors import NotFound
 
 # Figures every run reports (the names `metrics` may list besides evaluator plugins).
@@ -374,3 +383,19 @@ def _usage_figures(row: dict[str, Any]) -> dict[str, Any]:
             "output_tokens": row["n_output"] or 0,
             "cost": (row["n_cost"] or Decimal(0)).quantize(Decimal("0.00000001")),
             "unpriced_calls": unpriced, "cost_complete": not unpriced}  # fmt: skip
+
+
+def benchmarks_visible(user: User) -> QuerySet[Benchmark]:
+    """The runs `user` sees, newest first: their own (admins: everybody's), as the API's
+    owner-scoped lists (leaderboard_site/api/owned.py)."""
+    runs = Benchmark.objects.select_related("dataset").order_by("-created_at")
+    return runs if user.role == Role.ADMIN else runs.filter(owner=user)
+
+
+def datasets_listed() -> list[dict[str, Any]]:
+    """Every dataset name with its versions, newest version first."""
+    grouped: dict[str, list[Dataset]] = {}
+    for dataset in Dataset.objects.order_by("name", "-version"):
+        grouped.setdefault(dataset.name, []).append(dataset)
+    return [{"name": name, "latest": versions[0], "versions": versions}
+            for name, versions in grouped.items()]  # fmt: skip
