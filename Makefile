@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 # torch before the evaluation extra, so that pip keeps this CPU build instead of pulling CUDA.
 TORCH ?= torch==2.13.0
 
-.PHONY: help run test lint typecheck schema bench install migrate demo-data clean
+.PHONY: help run test lint typecheck schema bench bench-tools install migrate demo-data clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,7 +46,11 @@ schema: install ## write and validate the OpenAPI schema (docs/openapi.json)
 	@mkdir -p docs
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --format openapi-json --file docs/openapi.json
 
-bench: install ## run the benchmarks in bench/ (prints ratios against nginx)
+bench-tools: ## install the Debian tools the benchmarks drive (wrk, nginx, chromium) when missing
+	@command -v wrk >/dev/null && command -v nginx >/dev/null && test -x /usr/bin/chromium || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light chromium >/dev/null; }
+
+bench: install bench-tools ## run the benchmarks in bench/ (prints ratios against nginx)
 	$(BIN)/python -m bench
 
 clean: ## remove the local database, caches and broker folders (var/)
