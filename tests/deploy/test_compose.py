@@ -37,6 +37,7 @@ from django.urls import resolve, reverse
 from leaderboard_site import serve
 from leaderboard_site.api.errors import envelope
 from leaderboard_site.celery import app as celery_app
+from tests.deploy.conftest import nginx_binary, nginx_conf, nginx_prefix
 
 ROOT = Path(__file__).parents[2]
 DEPLOY = ROOT / "deploy"
@@ -380,35 +381,14 @@ def test_nginx_routes_our_paths(compose_settings: dict[str, dict[str, Any]]) -> 
     assert alias.group(1) == static["static_root"] + "/"
 
 
-@pytest.fixture
-def nginx_prefix(tmp_path: Path) -> Path:
-    """A folder nginx runs in: the site, and a self-signed certificate where it looks."""
-    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
-        pytest.skip("nginx is not installed")
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
-    (tmp_path / "tls").mkdir()
-    (tmp_path / "logs").mkdir()
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=localhost", "-keyout", str(tmp_path / "tls" / "privkey.pem"),
-         "-out", str(tmp_path / "tls" / "fullchain.pem")],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-    return tmp_path
-
-
-def test_nginx_accepts_the_site(nginx_prefix: Path) -> None:
+def test_nginx_accepts_the_site(tmp_path: Path) -> None:
+    binary = nginx_binary()
+    prefix = nginx_prefix(tmp_path)
     # Compose's `web` resolves only on its network: the one change, to an address that resolves.
     site = NGINX.read_text().replace("server web:7860;", "server 127.0.0.1:7860;")
-    (nginx_prefix / "site.conf").write_text(site)
-    (nginx_prefix / "nginx.conf").write_text(
-        f"pid {nginx_prefix}/nginx.pid;\nerror_log stderr;\nevents {{}}\n"
-        f"http {{\n  access_log off;\n  include {nginx_prefix}/site.conf;\n}}\n"
-    )
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    conf = nginx_conf(prefix, site)
     done = subprocess.run(
-        [binary, "-t", "-q", "-p", str(nginx_prefix), "-c", str(nginx_prefix / "nginx.conf")],
+        [binary, "-t", "-q", "-p", str(prefix), "-c", str(conf)],
         capture_output=True,
         text=True,
         timeout=60,
