@@ -7,9 +7,10 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from leaderboard import services
-from leaderboard.models import Entry, OfficialProvider
+from leaderboard.models import Entry, ModelType, OfficialProvider, Precision
 
 
 def _flag_action(flag: str, value: bool, description: str) -> Any:
@@ -37,15 +38,24 @@ class PartialFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PrecisionFilter(admin.ChoicesFieldListFilter):
+    """The API's names (8bit, 4bit), not the labels Django derives from the members (Int8)."""
+
+    def choices(self, changelist: Any) -> Any:
+        names = {str(label): value for value, label in Precision.choices}
+        for choice in super().choices(changelist):
+            yield {**choice, "display": names.get(str(choice["display"]), choice["display"])}
+
+
 @admin.register(Entry)
 class EntryAdmin(admin.ModelAdmin):
     list_display = (
         "model_name",
         "precision",
-        "model_type",
-        "average",
+        "type_icon",
+        "average_score",
         "partial",
-        "params_billions",
+        "params",
         "flagged",
         "official_provider",
         "submission_date",
@@ -53,7 +63,7 @@ class EntryAdmin(admin.ModelAdmin):
     list_filter = (
         PartialFilter,
         "model_type",
-        "precision",
+        ("precision", PrecisionFilter),
         "weight_type",
         "flagged",
         "official_provider",
@@ -62,8 +72,9 @@ class EntryAdmin(admin.ModelAdmin):
         "available_on_hub",
     )
     search_fields = ("model_name", "base_model", "architecture")
-    ordering = ("-average",)
+    ordering = ("-average",)  # the entry_average index
     list_per_page = 50
+    list_select_related = False  # no foreign key: every column is the row's own
     show_full_result_count = False  # no COUNT(*) over the whole table on filtered pages
     readonly_fields = ("missing_subtasks", "created_at", "updated_at")
     actions = [
@@ -72,6 +83,20 @@ class EntryAdmin(admin.ModelAdmin):
         _flag_action("official_provider", True, "Mark as official provider"),
         _flag_action("official_provider", False, "Unmark official provider"),
     ]
+
+    @admin.display(description="type", ordering="model_type")
+    def type_icon(self, obj: Entry) -> str:
+        """The icon, its label on hover: the labels wrapped a narrow column over five lines."""
+        model_type = ModelType(obj.model_type)
+        return format_html('<span title="{}">{}</span>', model_type.label, model_type.symbol)
+
+    @admin.display(description="average", ordering="average")
+    def average_score(self, obj: Entry) -> str:
+        return "–" if obj.average is None else f"{obj.average:.2f}"
+
+    @admin.display(description="params (B)", ordering="params_billions")
+    def params(self, obj: Entry) -> str:
+        return "–" if obj.params_billions is None else f"{obj.params_billions:.2f}"
 
     @admin.display(boolean=True, description="partial")
     def partial(self, obj: Entry) -> bool:

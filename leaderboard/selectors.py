@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import io
 import json
+from typing import Any
 
+from django.core.cache import cache
 from django.db import connection
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from leaderboard.models import Entry
 from leaderboard.search import SearchError
 from leaderboard.snapshot import search_index_get
 
-__all__ = ["SearchError", "entries_ordered", "entries_searched"]
+__all__ = [
+    "SearchError",
+    "entries_ordered",
+    "entries_searched",
+    "score_distributions",
+    "score_rank",
+]
 
 ORDERINGS = {
     "average": "average",
@@ -53,6 +61,40 @@ def entries_ordered(queryset: QuerySet[Entry], ordering: str) -> QuerySet[Entry]
     field = ORDERINGS[ordering.lstrip("-")]
     expression = F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
     return queryset.order_by(expression, "model_name", "precision", "pk")
+
+
+SCORES = ("average", "ifeval", "bbh", "math", "gpqa", "musr", "mmlu_pro")
+
+
+def score_distributions(bins: int) -> dict[str, dict[str, Any]]:
+    """Per score (the average and the six normalized benchmarks): how many entries have one, and
+    how many fall in each of `bins` equal ranges of 0-100. Counted in the database once per
+    snapshot version (the model page draws every score against them)."""
+    key = f"leaderboard:distributions:{search_index_get().digest}:{bins}"
+    found = cache.get(key)
+    if found is None:
+        found = {score: _distribution(score, bins) for score in SCORES}
+        cache.set(key, found, timeout=24 * 3600)
+    return found
+
+
+def _distribution(score: str, bins: int) -> dict[str, Any]:
+    width = 100 / bins
+    ranges = {
+        f"b{i}": Q(**{f"{score}__gte": width * i})
+        & (Q(**{f"{score}__lt": width * (i + 1)}) if i < bins - 1 else Q())
+        for i in range(bins)
+    }
+    counts = Entry.objects.aggregate(
+        count=Count("pk", filter=Q(**{f"{score}__isnull": False})),
+        **{name: Count("pk", filter=where) for name, where in ranges.items()},
+    )
+    return {"count": counts["count"], "bins": [counts[name] for name in ranges]}
+
+
+def score_rank(score: str, value: float) -> int:
+    """1 + the number of entries with a higher score."""
+    return Entry.objects.filter(**{f"{score}__gt": value}).count() + 1
 
 
 CONTENTS_PATH = "data/train-00000-of-00001.parquet"
