@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import screenshot, serious_violations, sign_in
 from tests.support.live import LiveServer
 
 
@@ -78,3 +78,15 @@ def test_the_theme_switch_is_remembered(page: Any, site: LiveServer) -> None:
     expect(page.get_by_role("button", name="Dark mode")).to_have_attribute("aria-pressed", "true")
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert re.match(r"rgb\((\d+), \1, ", background) or background != "rgb(255, 255, 255)"
+
+
+def test_the_sign_in_and_account_pages_pass_axe(page: Any, site: LiveServer) -> None:
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        page.goto(f"{site.url}/signin")
+        assert serious_violations(page) == [], scheme
+        sign_in(page, site)
+        page.goto(f"{site.url}/account")
+        expect(page.locator("#my-votes")).not_to_contain_text("Loading")
+        assert serious_violations(page) == [], scheme
+        page.get_by_role("navigation", name="Main").get_by_role("button", name="Sign out").click()

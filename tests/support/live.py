@@ -86,7 +86,11 @@ class LiveServer:
         return manage(self.var_dir, *args, **self.overrides).stdout
 
     def __enter__(self) -> LiveServer:
-        migrated_database(self.var_dir)
+        if self.overrides.get("DATABASE_URL", "").startswith("postgres"):
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            self.manage("migrate", "--no-input", "-v0")  # a server of its own: migrated there
+        else:
+            migrated_database(self.var_dir)
         env = environment(self.var_dir, **self.overrides)
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
@@ -103,7 +107,7 @@ class LiveServer:
             return [sys.executable, "-m", "leaderboard_site.serve"]
         return asgi_command(f"127.0.0.1:{self.port}", self.workers)
 
-    def _wait_until_up(self, timeout: float = 60) -> None:
+    def _wait_until_up(self, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process is not None
