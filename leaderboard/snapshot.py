@@ -34,6 +34,7 @@ from leaderboard.formatting import formatted_row, upstream_api
 from leaderboard.models import Entry
 from leaderboard.search import SearchIndex
 from leaderboard.signals import snapshot_published
+from leaderboard_site.metrics.definitions import SNAPSHOT_REBUILD
 
 logger = logging.getLogger(__name__)
 
@@ -222,12 +223,11 @@ def snapshot_rebuild() -> dict[str, Built]:
             started = time.perf_counter()
             snapshots = snapshot_build()
             _publish(snapshots)
+            seconds = time.perf_counter() - started
+            SNAPSHOT_REBUILD.observe(seconds)
             logger.info(
                 "leaderboard snapshot rebuilt",
-                extra={
-                    "entries": snapshots[SEARCH].count,
-                    "seconds": round(time.perf_counter() - started, 3),
-                },
+                extra={"entries": snapshots[SEARCH].count, "seconds": round(seconds, 3)},
             )
     finally:
         cache.delete(LOCK_KEY)

@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 from django.core.exceptions import ImproperlyConfigured
 
+from leaderboard_site.api.context import request_id_var
+
 _LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 _STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -24,6 +26,8 @@ class JsonFormatter(logging.Formatter):
         payload.update(
             (key, value) for key, value in record.__dict__.items() if key not in _STANDARD_ATTRS
         )
+        if "request_id" not in payload and (request_id := request_id_var.get()):
+            payload["request_id"] = request_id  # a request's, or the one its task carries
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(payload, default=str).decode()

@@ -28,6 +28,7 @@ import uuid
 import weakref
 from collections.abc import Iterable
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 import django
@@ -203,9 +204,21 @@ def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
             process.kill()
 
 
+def _fresh_metrics() -> None:
+    """Every process started here writes its /metrics samples to one folder, emptied first: a
+    new server must not add up the last one's processes."""
+    from django.conf import settings
+
+    from leaderboard_site.metrics.exposition import reset_folder
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = settings.PROMETHEUS_MULTIPROC_DIR
+    reset_folder(Path(settings.PROMETHEUS_MULTIPROC_DIR))
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leaderboard_site.settings.base")
     django.setup()
+    _fresh_metrics()
 
     processes = {name: subprocess.Popen(cmd) for name, cmd in _commands().items()}  # noqa: S603
 

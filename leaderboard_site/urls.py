@@ -7,7 +7,13 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularSwaggerView
 
-from leaderboard_site.api.views import HealthView, OpenApiJsonView
+from leaderboard_site.api.views import (
+    HealthView,
+    LivenessView,
+    MetricsView,
+    OpenApiJsonView,
+    ReadinessView,
+)
 from leaderboard_site.graphql.schema import schema
 from leaderboard_site.graphql.views import GraphQLView
 
@@ -23,6 +29,9 @@ urlpatterns = [
     path("", include("benchmarks.urls")),
     path("", include("leaderboard_site.accounts.urls")),
     path("health", HealthView.as_view(), name="health"),
+    path("health/live", LivenessView.as_view(), name="health-live"),
+    path("health/ready", ReadinessView.as_view(), name="health-ready"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
     path("admin/", admin.site.urls),
     path("api-docs/openapi.json", OpenApiJsonView.as_view(), name="openapi-schema"),
 ]

@@ -2,6 +2,11 @@
 
 A result is reused for REUSE_SECONDS, so that a burst of /health calls, or one GraphQL document
 asking `health` under 15 aliases, checks the database, cache and broker once.
+
+`/health` also reports what an operator wants to see but the server answers without (the Hub,
+the mirror's lag, the workers alive per queue, the model providers): `extras()`, each read at
+most every few seconds (leaderboard_site/metrics/state.py), none of them deciding the status.
+`/health/ready` checks only what serving needs (`READINESS`); `/health/live` checks nothing.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ def _broker() -> None:
 CHECKS: dict[str, Callable[[], None]] = {"database": _database, "cache": _cache, "broker": _broker}
 # The database is required to serve anything; without cache or broker we still serve reads.
 CRITICAL = {"database"}
+# What an orchestrator waits for before sending traffic: the database and the cache answer.
+READINESS = ("database", "cache")
 
 
 def _timed(check: Callable[[], None]) -> dict[str, Any]:
@@ -80,3 +87,29 @@ def overall(checks: dict[str, dict[str, Any]]) -> str:
     if down & CRITICAL:
         return "unhealthy"
     return "degraded" if down else "healthy"
+
+
+def readiness() -> dict[str, dict[str, Any]]:
+    """The checks serving needs, run now (an orchestrator polls every few seconds)."""
+    return {name: _timed(CHECKS[name]) for name in READINESS}
+
+
+def _extra(read: Callable[[], Any]) -> Any:
+    try:
+        found = read()
+    except Exception as exc:  # a report that cannot be read is reported, never a failed /health
+        return {"status": "unknown", "error": f"{type(exc).__name__}: {exc}"}
+    return {"status": "checking"} if found is None else found  # asked, no answer yet
+
+
+def extras() -> dict[str, Any]:
+    """The Hub's reachability, the mirror's lag and last pushes, the workers seen alive per
+    queue and the providers' reachability as last seen, each from a short-lived cache."""
+    from leaderboard_site.metrics import state
+
+    return {
+        "hub": _extra(state.hub),
+        "mirror": _extra(state.mirror),
+        "workers": _extra(state.workers_alive),
+        "providers": _extra(state.providers),
+    }

@@ -3,14 +3,17 @@ may query the database (the rate limiter finds the caller)."""
 
 from __future__ import annotations
 
+import gzip
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
+from django.urls import resolve
 from django.utils.cache import patch_vary_headers
 from django.utils.decorators import sync_and_async_middleware
 from django.utils.text import compress_string
@@ -21,9 +24,11 @@ from leaderboard_site.api.clientip import client_ip
 from leaderboard_site.api.context import new_request_id, request_id_var
 from leaderboard_site.api.errors import ApiError, error_response, exception_response
 from leaderboard_site.api.input import check_request
+from leaderboard_site.metrics import definitions as metrics
 from leaderboard_site.realtime import topics, watched
 
 access_log = logging.getLogger("leaderboard_site.access")
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 GZIP_MIN_BYTES = 500
 
@@ -101,7 +106,41 @@ def _finish(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBas
     }
     access_log.info("%s %s %s", request.method, request.path, response.status_code, extra=line)
     watched.offer(topics.REQUEST_LOGS, line)  # a clock read, unless an admin watches the log
+    _count(request, response, duration_ms / 1000)
     return response
+
+
+def _route(request: HttpRequest) -> str:
+    """The URL pattern that served the request (bounded, unlike paths); for a request refused
+    before the URL was resolved (a 429, a 413), the pattern it would have reached."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        try:
+            match = resolve(request.path_info)
+        except Exception:  # no pattern (404), or a path the resolver refuses
+            return "(unmatched)"
+    return f"/{match.route}"
+
+
+def _error_code(response: HttpResponseBase) -> str:
+    """The envelope's code of an error response (its own small JSON body)."""
+    if response.streaming or "json" not in response.get("Content-Type", ""):
+        return "(other)"
+    try:
+        content = response.content  # type: ignore[attr-defined]
+        if response.get("Content-Encoding") == "gzip":
+            content = gzip.decompress(content)
+        return str(orjson.loads(content)["error"]["code"])
+    except Exception:  # not the envelope (a GraphQL answer, a page's JSON)
+        return "(other)"
+
+
+def _count(request: HttpRequest, response: HttpResponseBase, seconds: float) -> None:
+    status = response.status_code
+    method = request.method if request.method in KNOWN_METHODS else "other"
+    metrics.HTTP_REQUESTS.labels(_route(request), method, str(status)).observe(seconds)
+    if status >= 400:
+        metrics.HTTP_ERRORS.labels(_error_code(response), str(status)).inc()
 
 
 request_context = _middleware(_start, _finish)
@@ -183,6 +222,7 @@ def _rate_key(request: HttpRequest) -> str:
 
 
 def _too_many(decision: ratelimit.Decision, scope: str) -> HttpResponseBase:
+    metrics.RATE_LIMITED.labels(scope).inc()
     return error_response(
         429,
         f"Rate limit exceeded. Try again in {decision.retry_after} seconds.",

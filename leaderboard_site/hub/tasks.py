@@ -26,7 +26,26 @@ def mirror_push(self: object, dataset: str) -> str:
         result = mirror.push(dataset)
     except mirror.PushInProgress:
         return f"{dataset}: a push is already running"
+    except Exception as exc:  # noted for /health and /metrics, then retried or failed as before
+        _noted(dataset, _OUTCOMES.get(type(exc), "failed"), error=f"{type(exc).__name__}: {exc}")
+        raise
+    if result.changes:
+        _noted(dataset, "ok", changes=result.changes)
     return f"{dataset}: {result.changes} changes in {result.files} files"
+
+
+_OUTCOMES = {client.HubUnavailable: "unavailable", mirror.ParentMoved: "moved"}
+
+
+def _noted(dataset: str, outcome: str, *, changes: int = 0, error: str = "") -> None:
+    from leaderboard_site.hub import status
+    from leaderboard_site.metrics.definitions import MIRROR_PUSHES
+
+    MIRROR_PUSHES.labels(dataset, outcome).inc()
+    try:
+        status.push_recorded(dataset, outcome, changes=changes, error=error)
+    except Exception:  # the cache down: the push's own outcome matters more than its note
+        logger.warning("could not note the %s push's outcome", dataset, exc_info=True)
 
 
 @shared_task(ignore_result=True)

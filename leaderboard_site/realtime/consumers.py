@@ -25,7 +25,8 @@ from leaderboard_site.accounts.authentication import scope_principal
 from leaderboard_site.accounts.roles import Role
 from leaderboard_site.api import input as input_rules
 from leaderboard_site.api.errors import ApiError, Unauthorized
-from leaderboard_site.realtime import bridge, topics, watched
+from leaderboard_site.metrics import definitions as metrics
+from leaderboard_site.realtime import bridge, system_metrics, topics, watched
 
 MAX_TOPICS_PER_MESSAGE = 20
 RECHECK_SECONDS = 60
@@ -54,6 +55,9 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         if settings.REALTIME_RELAY:
             bridge.ensure_running()
         await self.accept()
+        metrics.WS_CONNECTIONS.inc()
+        metrics.WS_CONNECTIONS_OPENED.inc()
+        self.counted = True
         try:
             input_rules.check_query_string(self.scope.get("query_string", b"").decode("latin-1"))
             self.caller = await _caller(self.scope)
@@ -82,6 +86,9 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         return True
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "counted", False):
+            metrics.WS_CONNECTIONS.dec()
+            self.counted = False
         for topic in list(getattr(self, "subscriptions", {})):
             await self._leave(topic)
         if getattr(self, "renewing", None) is not None:
@@ -164,6 +171,8 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         self.subscriptions[topic] = groups
         if topic in topics.WATCHED:
             await self._watch(topic)
+        if topic == topics.SYSTEM_METRICS:
+            system_metrics.joined(self.channel_name)
 
     async def _watch(self, topic: str) -> None:
         """Have `topic` published while this socket is subscribed to it (watched.py)."""
@@ -181,6 +190,8 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
                 await sync_to_async(watched.watch, thread_sensitive=False)(topic)
 
     async def _leave(self, topic: str) -> None:
+        if topic == topics.SYSTEM_METRICS:
+            system_metrics.left(self.channel_name)
         for group in self.subscriptions.pop(topic, []):
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -192,5 +203,9 @@ class EventConsumer(AsyncJsonWebsocketConsumer):
         """A published event (publish.publish) for a group this socket joined."""
         if not await self._still_allowed():
             return
-        await self.send_json({"type": "event", "topic": event["topic"], "data": event["data"],
-                              "timestamp": event["timestamp"]})  # fmt: skip
+        message = {"type": "event", "topic": event["topic"], "data": event["data"],
+                   "timestamp": event["timestamp"]}  # fmt: skip
+        if event.get("request_id"):  # the request (or its task) that caused the event
+            message["request_id"] = event["request_id"]
+        await self.send_json(message)
+        metrics.WS_EVENTS_SENT.labels(event["topic"]).inc()

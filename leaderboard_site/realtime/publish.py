@@ -14,6 +14,7 @@ from channels import DEFAULT_CHANNEL_LAYER
 from channels.layers import channel_layers, get_channel_layer
 from django.conf import settings
 
+from leaderboard_site.api.context import request_id_var
 from leaderboard_site.realtime import bridge, topics
 
 logger = logging.getLogger(__name__)
@@ -51,8 +52,11 @@ def publish_many(events: list[Event], *, own: OwnLayer | None = None) -> None:
     (`own`'s, for a thread that keeps one, else the server's in a loop of async_to_sync's)."""
     if not settings.ENABLE_WEBSOCKET or not events:
         return
+    # The request (or the task it queued) that caused the events, when there is one.
+    cause = {"request_id": request_id} if (request_id := request_id_var.get()) else {}
     rows = [(topics.groups_to_publish(topic, owner_id=owner_id),
-             {"type": "realtime.event", "topic": topic, "data": data, "timestamp": timestamp})
+             {"type": "realtime.event", "topic": topic, "data": data, "timestamp": timestamp,
+              **cause})
             for topic, data, owner_id, timestamp in events]  # fmt: skip
     try:
         if settings.REALTIME_RELAY:  # no shared layer: through the database (bridge.py)

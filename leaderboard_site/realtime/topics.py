@@ -14,11 +14,12 @@ LEADERBOARD_UPDATED = "leaderboard.updated"  # public: a new version of the serv
 VOTES_UPDATED = "votes.updated"  # public: a model's vote counts (at most once a second a model)
 PLUGIN_EVENTS = "plugin.events"  # signed in: evaluator plugins loaded, executed, failed
 REQUEST_LOGS = "request.logs"  # admins: the access log's lines as they are written
+SYSTEM_METRICS = "system.metrics"  # admins: requests/s, p95, queues, workers (system_metrics.py)
 
 PUBLIC = frozenset({SUBMISSION_STATUS, LEADERBOARD_UPDATED, VOTES_UPDATED})
 SIGNED_IN = frozenset({PLUGIN_EVENTS})
 OWNED = frozenset({BENCHMARK_PROGRESS, EVALUATION_RESULTS})
-ADMINS = frozenset({REQUEST_LOGS})
+ADMINS = frozenset({REQUEST_LOGS, SYSTEM_METRICS})
 TOPICS = PUBLIC | SIGNED_IN | OWNED | ADMINS
 # Published only while someone is subscribed (watched.py): their events come from hot paths.
 WATCHED = frozenset({PLUGIN_EVENTS, REQUEST_LOGS, VOTES_UPDATED})

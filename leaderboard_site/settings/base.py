@@ -312,6 +312,15 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+# --- seeing it: GET /metrics, /health, the `system.metrics` topic ----------------------------
+# A bearer token GET /metrics then requires (`Authorization: Bearer <token>`); unset, it is open.
+METRICS_TOKEN = env.optional("METRICS_TOKEN")
+# Where every process (web workers, Celery workers) writes its samples for /metrics to add up
+# (prometheus-client's multi-process mode); `python -m leaderboard_site.serve` empties it at start.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "metrics"))
+# Seconds between two `system.metrics` events on /ws while an admin is subscribed.
+SYSTEM_METRICS_INTERVAL = env.float("SYSTEM_METRICS_INTERVAL", 5.0, minimum=0.5)
+
 # --- identity and limits --------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 

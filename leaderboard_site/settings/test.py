@@ -1,6 +1,9 @@
 """Test settings: the base settings, with fast hashing and an isolated cache."""
 
+import atexit
 import os
+import shutil
+import tempfile
 from urllib.parse import urlsplit, urlunsplit
 
 from leaderboard_site.settings.base import *  # noqa: F403
@@ -12,6 +15,17 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 # Runs are asked in this process (the test that forks says so), whatever the machine's CPUs.
 BENCHMARK_PROCESSES = 1
+# Each test process adds up only its own samples at /metrics (suites run side by side).
+PROMETHEUS_MULTIPROC_DIR = tempfile.mkdtemp(prefix="leaderboard-metrics-")
+_metrics_owner = os.getpid()
+
+
+def _remove_metrics_folder() -> None:
+    if os.getpid() == _metrics_owner:  # not a forked child's exit
+        shutil.rmtree(PROMETHEUS_MULTIPROC_DIR, ignore_errors=True)
+
+
+atexit.register(_remove_metrics_folder)
 
 if REDIS_URL:
     # Tests flush their cache between cases: give them a database of their own (15, or
