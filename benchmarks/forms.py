@@ -3,7 +3,7 @@ dataset version. They parse what BenchmarkCreateSerializer and DatasetUploadSeri
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -21,7 +21,7 @@ class TargetForm(forms.Form):
 
     def __init__(self, *args: Any, providers: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["provider"].choices = [(name, name) for name in providers]
+        cast(forms.ChoiceField, self.fields["provider"]).choices = [(n, n) for n in providers]
 
     def target(self) -> dict[str, str] | None:
         model = (self.cleaned_data.get("model") or "").strip()
@@ -68,8 +68,9 @@ class BenchmarkForm(forms.Form):
 
     def __init__(self, *args: Any, datasets: list[str], plugins: list[str], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.fields["dataset"].choices = [(name, name) for name in datasets]
-        self.fields["metrics"].choices = [(name, name) for name in (*RUN_METRICS, *plugins)]
+        cast(forms.ChoiceField, self.fields["dataset"]).choices = [(n, n) for n in datasets]
+        metrics = cast(forms.MultipleChoiceField, self.fields["metrics"])
+        metrics.choices = [(name, name) for name in (*RUN_METRICS, *plugins)]
         self.fields["metrics"].initial = ["accuracy", "latency", "cost"]
 
 

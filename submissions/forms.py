@@ -29,7 +29,10 @@ class SubmitForm(forms.Form):
         error_messages={"invalid": "A revision is a branch, tag or commit: letters, digits, "
                         "and . - _ / only."},
     )  # fmt: skip
-    precision = forms.ChoiceField(choices=Precision.choices, initial=Precision.BFLOAT16)
+    # The API's names (8bit, not "Int8"): what the leaderboard and its files say.
+    precision = forms.ChoiceField(
+        choices=[(value, value) for value in Precision.values], initial=Precision.BFLOAT16
+    )
     weight_type = forms.ChoiceField(
         label="Weight type", choices=WeightType.choices, initial=WeightType.ORIGINAL,
         help_text="Delta and adapter weights are applied to the base model below.",
