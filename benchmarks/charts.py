@@ -72,3 +72,18 @@ def results_charts(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ),
         bar_chart("Cost (USD)", of(lambda r: [r["cost"]]), ["cost"], " USD"),
     ]
+
+
+def compare_charts(pair: dict[str, Any]) -> list[dict[str, Any]]:
+    """Two runs' paired target, A beside B: accuracy and the latency percentiles."""
+    figures = pair["metrics"]
+
+    def both(name: str, scale: float = 1.0) -> list[float | None]:
+        found = figures.get(name) or {}
+        return [None if found.get(k) is None else found[k] * scale for k in ("a", "b")]
+
+    latency = [(p, both(f"latency_{p}_ms")) for p in ("p50", "p95", "p99")]
+    return [
+        bar_chart("Accuracy", [("accuracy", both("accuracy", 100))], ["A", "B"], " %"),
+        bar_chart("Latency (ms)", latency, ["A", "B"], " ms"),
+    ]

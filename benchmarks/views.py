@@ -134,6 +134,9 @@ def benchmarks_compare_page(request: HttpRequest) -> HttpResponse:
     """/benchmarks/compare?a=&b=: two of my runs, figure by figure."""
     a, b = _pick(request, "a"), _pick(request, "b")
     comparison = selectors.benchmark_compare(a, b) if a and b else None
+    if comparison:
+        for pair in comparison["targets"]:
+            pair["charts"] = charts.compare_charts(pair)
     context = {
         "nav": "benchmarks",
         "runs": selectors.benchmarks_visible(request.user)[:RUNS_SHOWN],  # type: ignore[arg-type]

@@ -108,6 +108,7 @@ def test_cancel_and_compare(alice: Any, sums: Dataset, answers: Any) -> None:
     html = client.get(f"/benchmarks/compare?a={first.pk}&b={second.pk}").content.decode()
     assert "page run (A) and second (B)" in html
     assert "latency_p95_ms" in html and "Items whose outcome changed" in html
+    assert html.count("<svg") == 2  # accuracy and latency, A beside B
 
 
 def test_somebody_elses_run_is_not_found(alice: Any, bob: Any, sums: Dataset, llm: Any) -> None:

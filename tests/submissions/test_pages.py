@@ -119,3 +119,13 @@ def test_the_queue_lists_each_status_with_reasons(client: Client, alice: Any, hu
     part = client.get("/queue?part=lists").content.decode()
     assert "<html" not in part and 'id="pending-table"' in part
     assert EvalRequest.objects.filter(status=Status.FAILED).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("api", "shown"),
+    [("4.2s", "4 s"), ("125.0s", "2 min"), ("5400.0s", "1 h 30 min"), ("90000.0s", "1 d 1 h")],
+)
+def test_wait_times_read_as_durations(api: str, shown: str) -> None:
+    from submissions.templatetags.queue import waited
+
+    assert waited(api) == shown
