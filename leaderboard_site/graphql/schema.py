@@ -25,6 +25,7 @@ from leaderboard_site.accounts.api.graphql import AccountsMutation, AccountsQuer
 from leaderboard_site.api import health
 from leaderboard_site.api.errors import describe
 from leaderboard_site.graphql.cost import CostLimiter
+from leaderboard_site.graphql.documents import DocumentCache
 from leaderboard_site.graphql.errors import caller_error
 from leaderboard_site.graphql.execution import PlainExecutionContext
 from leaderboard_site.graphql.subscriptions import Subscription
@@ -74,6 +75,7 @@ LIMITS = [
     lambda: QueryDepthLimiter(max_depth=8),
     lambda: AddValidationRules([OneMutationPerRequest]),
     CostLimiter,
+    DocumentCache,  # after the rules above: it keeps what they passed
 ]
 
 

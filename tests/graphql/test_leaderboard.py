@@ -128,17 +128,25 @@ def test_plain_types_answer_as_the_slow_path_does(
     from bench.graphql import ROW
     from leaderboard_site.graphql.execution import PlainExecutionContext
 
-    EntryFactory(model_name="a/one", hub_license=None, params_billions=None, co2_cost=None)
+    one = EntryFactory(model_name="a/one", hub_license=None, params_billions=None, co2_cost=None)
     EntryFactory(model_name="a/two", merged=True)
+    EvalRequest.objects.create(model_name="a/one", revision=one.revision_sha, precision="bfloat16",
+                               weight_type="Original", model_type="chat",
+                               mirror_path="one.json")  # fmt: skip
+    Vote.objects.create(user=make_user("vic", "user"), model_name="a/one", vote_type="up",
+                        revision=one.revision_sha, precision="bfloat16")  # fmt: skip
     query = f"""query($skip: Boolean!) {{ leaderboard(pageSize: 5) {{ items {{ {ROW}
       renamed: model {{ __typename n: name ...More }}
-      features @skip(if: $skip) {{ isMerged }} }} pageInfo {{ total }} }} }}
+      features @skip(if: $skip) {{ isMerged }}
+      requests {{ id name status score submissionTime partial missingSubtasks }}
+      votes {{ totalVotes upVotes votesByRevision votesByConfig }} }} pageInfo {{ total }} }} }}
       fragment More on EntryModel {{ sha ... on EntryModel {{ precision }} }}"""
     fast = [gql(anon, query, {"skip": skip}).json() for skip in (True, False)]
     monkeypatch.setattr(PlainExecutionContext, "_plan", lambda *args: None)
     slow = [gql(anon, query, {"skip": skip}).json() for skip in (True, False)]
     assert fast == slow and "errors" not in fast[0]
     item = fast[0]["data"]["leaderboard"]["items"][0]
+    assert item["requests"][0]["score"] == 1 and item["votes"]["upVotes"] == 1
     assert item["renamed"] == {"__typename": "EntryModel", "n": item["model"]["name"],
                                "sha": item["model"]["sha"],
                                "precision": item["model"]["precision"]}  # fmt: skip
