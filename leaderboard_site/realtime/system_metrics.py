@@ -17,6 +17,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 
 from leaderboard_site.realtime import topics
 from leaderboard_site.realtime.publish import publish
@@ -59,7 +60,10 @@ def _read_and_publish() -> None:
         _summary = Summary()
     data = {"host": HOST, "interval_seconds": settings.SYSTEM_METRICS_INTERVAL,
             **_summary.read()}  # fmt: skip
-    publish(topics.SYSTEM_METRICS, data)
+    try:
+        publish(topics.SYSTEM_METRICS, data)
+    finally:
+        connection.close()  # the database relay's, on a pool thread: not held between ticks
 
 
 async def _tick() -> None:
