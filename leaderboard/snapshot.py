@@ -34,6 +34,7 @@ from leaderboard.formatting import formatted_row, upstream_api
 from leaderboard.models import Entry
 from leaderboard.search import SearchIndex
 from leaderboard.signals import snapshot_published
+from leaderboard_site.redis_cache import UNAVAILABLE
 from leaderboard_site.metrics.definitions import SNAPSHOT_REBUILD
 
 logger = logging.getLogger(__name__)
@@ -248,7 +249,10 @@ def _process_cache() -> BaseCache:
 def _current_digest(kind: str) -> str | None:
     version = watch.version()
     if version is None or version.get("api") != settings.LEADERBOARD_API:
-        version = _process_cache().get(version_key())
+        try:
+            version = _process_cache().get(version_key())
+        except UNAVAILABLE:  # Redis away: the version last heard (no other can be published)
+            version = watch.last_heard()
     return version.get(kind) if isinstance(version, dict) else None
 
 
@@ -273,6 +277,10 @@ class VersionWatch:
         if not self._started:
             self._start()
         return self._version if self._live else None
+
+    def last_heard(self) -> dict[str, Any] | None:
+        """The version the watch last heard, live or not."""
+        return self._version
 
     def offer(self, version: Any) -> None:
         if isinstance(version, dict):

@@ -108,9 +108,10 @@ def known_on_publishing(plan: mirror.Plan) -> None:
 def _moved(*models: str) -> None:
     """The queue's order may have changed: its lists follow, and the models' counts are
     announced (`votes_changed`), after the commit."""
-    transaction.on_commit(scores_changed)
+    # robust: the vote is committed; Redis away must not turn its answer into an error.
+    transaction.on_commit(scores_changed, robust=True)
     for name in models:
-        transaction.on_commit(partial(votes_changed.send, Vote, model_name=name))
+        transaction.on_commit(partial(votes_changed.send, Vote, model_name=name), robust=True)
 
 
 def _limit(user: User) -> None:

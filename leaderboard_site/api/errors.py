@@ -9,11 +9,13 @@
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from rest_framework import exceptions as drf
@@ -21,6 +23,7 @@ from rest_framework.response import Response
 
 from leaderboard_site.api.context import current_request_id
 from leaderboard_site.pages import wants_page
+from leaderboard_site.redis_cache import UNAVAILABLE as REDIS_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
@@ -146,11 +149,29 @@ def _from_drf(exc: drf.APIException) -> Described:
     return status, code, str(exc.detail), {}, extra
 
 
+def _unavailable(exc: Exception) -> str | None:
+    """The service a request needed that did not answer (restarting, stopped, unreachable)."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return "database"
+    if isinstance(exc, REDIS_UNAVAILABLE):
+        return "cache"
+    return None
+
+
 def describe(exc: Exception) -> Described | None:
     """(status, code, message, details, extra) of an error meant for the caller; None for a bug.
     Shared by REST (below) and GraphQL, so both say the same thing about the same error."""
     if isinstance(exc, ApiError):
         return exc.status, exc.code, exc.message, exc.details, exc.extra
+    if (service := _unavailable(exc)) is not None:
+        message = f"The {service} is unavailable; try again shortly."
+        return (
+            503,
+            "SERVICE_UNAVAILABLE",
+            message,
+            {"reason": f"{service}_unavailable"},
+            {"retry_after": 1},
+        )
     if isinstance(exc, Http404):
         return 404, "NOT_FOUND", "Not found.", {}, {}
     if isinstance(exc, PermissionDenied):
@@ -217,5 +238,15 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this while handling the exception: one meant for the caller that a middleware
+    # or a plain view raised (the database restarting, an ApiError) gets its own answer.
+    error = sys.exc_info()[1]
+    described = describe(error) if isinstance(error, Exception) else None
+    if described is not None:
+        status, code, text, details, extra = described
+        headers = _headers(status, extra)
+        return _page(request, status, text) or error_response(
+            status, text, code=code, details=details, headers=headers, **extra
+        )
     message = "Internal server error. The request id identifies it in the logs."
     return _page(request, 500, message) or error_response(500, message)

@@ -1,7 +1,9 @@
 """Token buckets: `rate` tokens per second refill a bucket of `burst`; a request takes one.
 
 With Redis the bucket lives there and is updated atomically by one Lua script (Redis's own clock),
-so every web process shares it. Without Redis each process keeps its buckets in memory.
+so every web process shares it. Without Redis each process keeps its buckets in memory, and so
+it does while Redis does not answer when RATE_LIMIT_FAIL_OPEN (the default; otherwise those
+requests get a 503).
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
+
+from leaderboard_site.api.errors import ServiceUnavailable
+from leaderboard_site.redis_cache import UNAVAILABLE, RedisSkipped, WatchedRedis
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +57,12 @@ def _decision(allowed: bool, tokens: float, now: float, rate: float, burst: int)
 def _redis_script():  # type: ignore[no-untyped-def]
     import redis
 
-    client = redis.Redis.from_url(
-        str(settings.RATE_LIMIT_REDIS_URL), socket_timeout=1, socket_connect_timeout=1
+    timeout = settings.REDIS_TIMEOUT
+    # A pool of its own, not redis.Redis's defaults: those retry a timeout ten times.
+    pool = redis.ConnectionPool.from_url(
+        str(settings.RATE_LIMIT_REDIS_URL), socket_timeout=timeout, socket_connect_timeout=timeout
     )
-    return client.register_script(_SCRIPT)
+    return WatchedRedis(connection_pool=pool).register_script(_SCRIPT)
 
 
 class _LocalBuckets:
@@ -83,16 +90,20 @@ _local = _LocalBuckets()
 def take(key: str, *, rate: float, burst: int) -> Decision:
     """Take one token from the bucket `key`."""
     if settings.RATE_LIMIT_REDIS_URL:
-        import redis
-
         try:
             allowed, tokens, now = _redis_script()(
                 keys=[f"{settings.CACHE_KEY_PREFIX}:rl:{key}"], args=[rate, burst]
             )
             return _decision(bool(allowed), float(tokens), float(now), rate, burst)
-        except redis.RedisError:
-            # Redis is down: limit per process rather than refuse all traffic.
-            logger.warning("rate limiter falls back to local buckets: Redis unavailable")
+        except UNAVAILABLE as exc:
+            if not settings.RATE_LIMIT_FAIL_OPEN:
+                raise ServiceUnavailable(
+                    "The rate limiter is unavailable; try again shortly.",
+                    details={"reason": "cache_unavailable"},
+                    extra={"retry_after": 1},
+                ) from exc
+            if not isinstance(exc, RedisSkipped):  # once per try, not once per request
+                logger.warning("rate limiter falls back to local buckets: Redis unavailable")
     allowed_local, tokens_local, now_local = _local.take(key, rate, burst)
     return _decision(allowed_local, tokens_local, now_local, rate, burst)
 

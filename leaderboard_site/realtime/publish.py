@@ -16,6 +16,7 @@ from django.conf import settings
 
 from leaderboard_site.api.context import request_id_var
 from leaderboard_site.realtime import bridge, topics
+from leaderboard_site.redis_cache import RedisSkipped, outage
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,15 @@ def publish_many(events: list[Event], *, own: OwnLayer | None = None) -> None:
 
 
 async def _send(rows: list[tuple[list[str], dict[str, Any]]], layer: Any) -> None:
-    for groups, message in rows:
-        for group in groups:
-            await layer.group_send(group, message)
+    # A Redis that does not answer (a hung host) costs a publisher one bounded wait, then none
+    # for a second (redis_cache.outage): the events are lost, the change and its answer are not.
+    if outage.down():
+        raise RedisSkipped("Redis did not answer a moment ago")
+    try:
+        async with asyncio.timeout(4 * settings.REDIS_TIMEOUT):
+            for groups, message in rows:
+                for group in groups:
+                    await layer.group_send(group, message)
+    except TimeoutError:
+        outage.failed()
+        raise

@@ -196,6 +196,10 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.optional("REDIS_URL")
+# Seconds to wait for Redis to connect or answer. Past it the caller goes on without Redis where
+# it can (the lists, the rate limiter) and a request that needs it gets a 503, and the process
+# does not wait for Redis again for a second (leaderboard_site/redis_cache.py).
+REDIS_TIMEOUT = env.float("REDIS_TIMEOUT", 0.5, minimum=0.01)
 CACHE_TTL = env.int("CACHE_TTL", 300, minimum=0)
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", "lb")
 if REDIS_URL:
@@ -206,7 +210,7 @@ if REDIS_URL:
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "TIMEOUT": CACHE_TTL,
             # Bounded waits: an event loop reads the snapshot's version here.
-            "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
+            "OPTIONS": {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT},
         }
     }
     CACHES["ratelimit"] = {**CACHES["default"], "KEY_PREFIX": f"{CACHE_KEY_PREFIX}-rl"}
@@ -337,6 +341,9 @@ RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True) and not env.bo
     "BENCH_LIFT_RATE_LIMITS", default=False
 )
 RATE_LIMIT_REDIS_URL = REDIS_URL
+# Redis not answering: true limits each web process on its own (each allows the whole rate, so
+# N processes allow N times it) rather than refuse traffic; false answers 503 instead.
+RATE_LIMIT_FAIL_OPEN = env.bool("RATE_LIMIT_FAIL_OPEN", default=True)
 RATE_LIMIT_RPS = env.float("RATE_LIMIT_RPS", 100.0, minimum=0.001)
 RATE_LIMIT_BURST = env.int("RATE_LIMIT_BURST", 50, minimum=1)
 RATE_LIMIT_WRITE_RPS = env.float("RATE_LIMIT_WRITE_RPS", 10.0, minimum=0.001)
