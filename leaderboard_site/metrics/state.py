@@ -28,7 +28,9 @@ WORKERS_SECONDS = 15.0  # an inspect broadcast waits INSPECT_TIMEOUT for the ans
 HUB_SECONDS = 30.0
 PROVIDERS_SECONDS = 10.0
 BROKER_TIMEOUT = 1.0
-INSPECT_TIMEOUT = 1.0
+# Seconds the inspect broadcast collects answers, on its own thread (the embedded default's
+# file broker polls every second: a shorter wait would miss its workers' replies).
+INSPECT_TIMEOUT = 2.5
 
 T = TypeVar("T")
 

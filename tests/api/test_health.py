@@ -200,7 +200,7 @@ def test_the_workers_alive_per_queue(
 
     class Inspect:
         def __init__(self, timeout: float) -> None:
-            assert timeout <= 1.0  # /health never waits long for the workers
+            assert timeout <= 5  # bounded (and waited out on a thread of its own)
 
         def active_queues(self) -> dict[str, Any]:
             return {"evaluation@gpu1": [{"name": "evaluation"}]}
