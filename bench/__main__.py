@@ -12,6 +12,7 @@ from bench import (
     hostile,
     idempotency,
     leaderboard,
+    pages,
     runs,
     submissions,
     votes,
@@ -27,6 +28,7 @@ SUITES = {
     "idempotency": idempotency.main,
     "graphql": graphql.main,
     "subscriptions": graphql_subscriptions.main,
+    "pages": pages.main,
 }
 
 

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from leaderboard import selectors
 from leaderboard.api.filters import EntryFilter
@@ -138,6 +140,49 @@ def _unfiltered(query: QueryDict) -> bool:
     )
 
 
+def _fixed(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _score_cell(key: str, value: float | None) -> str:
+    if value is None:
+        return f'<td class="num col-{key}">–</td>'
+    width = max(0.0, min(value, 100.0))
+    bar = f'<span class="bar" style="width:{width:.1f}%"></span>'
+    return f'<td class="num col-{key}">{value:.2f}%{bar}</td>'
+
+
+def row_html(row: dict[str, Any]) -> SafeString:
+    """One row of the table, as leaderboard.js's rowHtml draws it."""
+    model, metadata = row["item"]["model"], row["item"]["metadata"]
+    name, label = escape(model["name"]), escape(row["type"]["label"])
+    medal = f'<span role="img" aria-label="medal">{row["medal"]}</span> ' if row["medal"] else ""
+    submitted = metadata["submission_date"]
+    cells = [
+        f'<tr data-id="{escape(row["item"]["id"])}">',
+        f'<td class="num rank">{medal}{row["rank"]}</td>'
+        if row["rank"]
+        else '<td class="num rank">–</td>',
+        f'<th scope="row" class="col-model"><a href="{escape(row["href"])}">{name}</a> '
+        f'<a class="hub" href="https://huggingface.co/{name}" title="On the Hugging Face Hub" '
+        f'aria-label="{name} on the Hugging Face Hub">🤗</a> '
+        f'<button type="button" class="pin" aria-pressed="false" aria-label="Pin {name}" '
+        'title="Pin">📌</button></th>',
+        f'<td class="col-type"><span role="img" title="{label}" aria-label="{label}">'
+        f"{row['type']['icon']}</span></td>",
+        _score_cell("average", row["average"]),
+        *[_score_cell(key, value) for key, value in row["scores"]],
+        f'<td class="num col-co2">{_fixed(metadata["co2_cost"])}</td>',
+        f'<td class="num col-params">{_fixed(metadata["params_billions"])}</td>',
+        f'<td class="col-precision">{escape(model["precision"])}</td>',
+        f'<td class="num col-hearts">{metadata["hub_hearts"]}</td>',
+        f'<td class="col-license">{escape(metadata["hub_license"] or "–")}</td>',
+        f'<td class="col-architecture">{escape(model["architecture"] or "–")}</td>',
+        f'<td class="num col-submitted">{submitted.isoformat() if submitted else "–"}</td></tr>',
+    ]
+    return mark_safe("".join(cells))  # noqa: S308  # every value above is escaped
+
+
 def leaderboard_page(request: HttpRequest) -> HttpResponse:
     filters = EntryFilter(data=api_query(request.GET), queryset=Entry.objects.all())
     errors = None if filters.is_valid() else filters.errors
@@ -148,6 +193,8 @@ def leaderboard_page(request: HttpRequest) -> HttpResponse:
     ordering = request.GET.get("ordering") or selectors.DEFAULT_ORDERING
     ranked = errors is None and _unfiltered(request.GET)  # then the rank is the position
     rows = [_view_row(item, i + 1 if ranked else None, raw) for i, item in enumerate(first)]
+    for row in rows:
+        row["html"] = row_html(row)
     config = {
         "total": total,
         "mode": "client" if total <= CLIENT_LIMIT else "paged",

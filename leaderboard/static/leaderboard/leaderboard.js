@@ -291,6 +291,9 @@ async function loadAll() {
   const response = await fetch("/api/leaderboard/formatted", { headers: { Accept: "application/json" } });
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
   const body = await response.json();
+  // Preparing the list is the page's one long task: after the first frame, never before it
+  // (the server's rows are on screen meanwhile).
+  await new Promise((done) => requestAnimationFrame(() => setTimeout(done)));
   all = (Array.isArray(body) ? body : body.models).map(prepare);
   for (const row of all) byId.set(row.id, row);
   inOrder("-average").forEach((row, i) => { row.rank = i + 1; });
