@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
@@ -11,7 +12,7 @@ from typing import Any
 
 from asgiref.sync import AsyncToSync
 
-from leaderboard_site.api.errors import ApiError
+from leaderboard_site.api.errors import ApiError, ServiceUnavailable
 
 
 class ProviderError(ApiError):
@@ -51,11 +52,16 @@ class Settings:
     max_concurrency: int
 
 
+# How long a synchronous call waits for one of its provider's slots before its 503.
+SLOT_WAIT_SECONDS = 1.0
+
+
 @dataclass
 class ModelProvider(ABC):
     """What every provider implements. At most `max_concurrency` calls run at once per event
-    loop; timeouts and retries (connection errors, 429 honouring Retry-After, 5xx) are the
-    official SDK's, configured from the provider's settings."""
+    loop, and as many synchronous calls (complete_sync) per process; timeouts and retries
+    (connection errors, 429 honouring Retry-After, 5xx) are the official SDK's, configured from
+    the provider's settings."""
 
     settings: Settings
     # An SDK client's connection pool and the concurrency gate belong to one event loop (a
@@ -63,6 +69,12 @@ class ModelProvider(ABC):
     _per_loop: weakref.WeakKeyDictionary[
         asyncio.AbstractEventLoop, tuple[Any, asyncio.Semaphore]
     ] = field(default_factory=weakref.WeakKeyDictionary, repr=False)
+    # The gate above is per event loop, and each synchronous call has a loop of its own: these
+    # slots cap the process's synchronous calls (the web threads a hanging provider can hold).
+    _sync_slots: threading.BoundedSemaphore = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._sync_slots = threading.BoundedSemaphore(self.settings.max_concurrency)
 
     @property
     def name(self) -> str:
@@ -104,7 +116,17 @@ class ModelProvider(ABC):
             finally:
                 await self.release()
 
-        return AsyncToSync(once, force_new_loop=True)()
+        if not self._sync_slots.acquire(timeout=SLOT_WAIT_SECONDS):
+            raise ServiceUnavailable(
+                f"Provider {self.name} is answering {self.settings.max_concurrency} calls "
+                "already; try again shortly.",
+                details={"reason": "provider_busy", "provider": self.name},
+                extra={"retry_after": 1},
+            )
+        try:
+            return AsyncToSync(once, force_new_loop=True)()
+        finally:
+            self._sync_slots.release()
 
     @abstractmethod
     async def complete(
