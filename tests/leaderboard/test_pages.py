@@ -152,3 +152,15 @@ def test_the_admin_list_shows_two_decimals_icons_and_the_apis_precisions(
     assert ">52.08<" in html and "52.083" not in html
     assert '<span title="💬 chat models (RLHF, DPO, IFT, ...)">💬</span>' in html
     assert "?precision__exact=8bit" in html and ">8bit<" in html and "Int8" not in html
+
+
+def test_above_the_client_limit_the_page_pages_through_the_api(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leaderboard import views
+
+    board()
+    monkeypatch.setattr(views, "CLIENT_LIMIT", 3)
+    html = client.get("/").content.decode()
+    assert '"mode": "paged"' in html
+    assert 'rel="preload" href="/api/leaderboard/formatted"' not in html  # never the whole list

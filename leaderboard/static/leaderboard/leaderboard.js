@@ -188,18 +188,71 @@ function rowHtml(row, pinned) {
     + `<td class="num col-submitted">${escapeHtml(row.submitted || "–")}</td></tr>`;
 }
 
+// Rows once parsed are kept (by id, score mode and pin) and put back as they are: a keystroke
+// then costs the filter and the layout, not the parsing of fifty rows of HTML.
+const rowCache = new Map();
+const parser = document.createElement("template");
+const EMPTY = '<tr class="empty"><td colspan="17">No entry matches.</td></tr>';
+
+function rowElements(wanted) {
+  const key = ([row, pinned]) => `${row.id}|${state.raw}|${pinned}`;
+  const missing = wanted.filter((pair) => !rowCache.has(key(pair)));
+  if (missing.length) {
+    parser.innerHTML = missing.map(([row, pinned]) => rowHtml(row, pinned)).join("");
+    [...parser.content.children].forEach((tr, i) => rowCache.set(key(missing[i]), tr));
+  }
+  return wanted.map((pair) => rowCache.get(key(pair)));
+}
+
+const FIRST_BATCH = 25; // a screen of rows, drawn with the keystroke; the rest when idle
+let tail = null;
+
+/** Makes the rows from `start` to `end` those elements; `trim`: and none after them. Rows
+ * already in place stay (an unchanged screen is not redrawn). */
+function place(elements, start, end, trim) {
+  const current = tbody.children;
+  let i = start;
+  while (i < end && current[i] === elements[i]) i++;
+  if (i === end && (!trim || current.length === end)) return;
+  if (current.length > i) {
+    const range = document.createRange();
+    range.setStartBefore(current[i]);
+    range.setEndAfter(tbody.lastElementChild);
+    range.deleteContents();
+  }
+  tbody.append(...elements.slice(i, end));
+}
+
 function draw(rows, matchedCount) {
   const pinnedRows = state.pin.map((id) => byId.get(id)).filter(Boolean);
   const pinnedIds = new Set(pinnedRows.map((row) => row.id));
-  const html = pinnedRows.map((row) => rowHtml(row, true));
+  const wanted = pinnedRows.map((row) => [row, true]);
   for (const row of rows) {
-    if (html.length >= pinnedRows.length + limit) break;
-    if (!pinnedIds.has(row.id)) html.push(rowHtml(row, false));
+    if (wanted.length >= pinnedRows.length + limit) break;
+    if (!pinnedIds.has(row.id)) wanted.push([row, false]);
   }
-  tbody.innerHTML = html.length ? html.join("") : '<tr class="empty"><td colspan="17">No entry matches.</td></tr>';
-  shownText.textContent = matchedCount.toLocaleString("en-US");
-  shownText.dataset.value = String(matchedCount);
-  pinnedText.textContent = pinnedRows.length ? ` · ${pinnedRows.length} pinned` : "";
+  if (tail !== null) cancelIdleCallback(tail);
+  tail = null;
+  if (!wanted.length) {
+    tbody.innerHTML = EMPTY;
+  } else {
+    if (tbody.querySelector("tr.empty")) tbody.replaceChildren();
+    const first = Math.min(wanted.length, Math.max(FIRST_BATCH, pinnedRows.length + 1));
+    place(rowElements(wanted.slice(0, first)), 0, first, wanted.length === first);
+    if (wanted.length > first) {
+      tail = requestIdleCallback(() => {
+        tail = null;
+        place(rowElements(wanted), first, wanted.length, true);
+      }, { timeout: 300 });
+    }
+  }
+  const count = matchedCount.toLocaleString("en-US");
+  if (shownText.textContent !== count) {
+    shownText.textContent = count;
+    shownText.dataset.value = String(matchedCount);
+  }
+  const pins = pinnedRows.length ? ` · ${pinnedRows.length} pinned` : "";
+  if (pinnedText.textContent !== pins) pinnedText.textContent = pins;
   more.hidden = matchedCount <= limit;
 }
 
@@ -226,7 +279,8 @@ function baseFilter() {
 function showCounts(counts) {
   for (const [key, count] of Object.entries(counts)) {
     const element = form.querySelector(`[data-count-for="${key}"]`);
-    if (element) element.textContent = count.toLocaleString("en-US");
+    const text = count.toLocaleString("en-US");
+    if (element && element.textContent !== text) element.textContent = text;
   }
 }
 
@@ -347,6 +401,7 @@ async function refreshPaged() {
   table.setAttribute("aria-busy", "true");
   try {
     page = 1;
+    rowCache.clear(); // a page's ranks depend on its filters
     await pinsPaged();
     const { rows, total } = await fetchPage(page);
     matched = rows;
