@@ -63,9 +63,11 @@ def call(
     return Answer(status, content, time.perf_counter() - started, head)
 
 
-def worker_command(queue: str, *, concurrency: int = 1) -> list[str]:
-    """A Celery worker for one queue, as `make run` starts it (serve.py)."""
-    return [sys.executable, "-m", "celery", "-A", "leaderboard_site", "worker",
+def worker_command(queue: str, *, concurrency: int = 1, beat: Path | None = None) -> list[str]:
+    """A Celery worker for one queue, as `make run` starts it (serve.py); with the beat
+    scheduler (its schedule file at `beat`) when given."""
+    scheduler = ["--beat", "--schedule", str(beat)] if beat is not None else []
+    return [sys.executable, "-m", "celery", "-A", "leaderboard_site", "worker", *scheduler,
             "--queues", queue, "--concurrency", str(concurrency), "-n", f"{queue}@%h",
             "--loglevel", "WARNING", "--without-mingle", "--without-gossip"]  # fmt: skip
 
@@ -84,12 +86,15 @@ class Stack:
     def env(self) -> dict[str, str]:
         return environment(self.server.var_dir, **self.server.overrides)
 
-    def start_worker(self, queue: str, *, concurrency: int = 1) -> subprocess.Popen[bytes]:
-        log = (self.server.var_dir / f"worker-{queue}.log").open("ab")
-        process = subprocess.Popen(
-            worker_command(queue, concurrency=concurrency),
-            cwd=PROJECT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    def start_worker(
+        self, queue: str, *, concurrency: int = 1, beat: bool = False
+    ) -> subprocess.Popen[bytes]:
+        schedule = self.server.var_dir / "celerybeat-schedule" if beat else None
+        with (self.server.var_dir / f"worker-{queue}.log").open("ab") as log:
+            process = subprocess.Popen(
+                worker_command(queue, concurrency=concurrency, beat=schedule),
+                cwd=PROJECT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
         self.workers[queue] = process
         return process
 

@@ -333,6 +333,11 @@ class HubServer:
         """Answer the next `count` matching requests (any method) with `status`."""
         self.state.add_fault(count, status, path_prefix)
 
+    def heal(self) -> None:
+        """Forget every fault not yet used up (the Hub is back)."""
+        with self.state.lock:
+            self.state._faults.clear()
+
 
 # --- what the Hub derives from a repo's files ---------------------------------------------------
 def _derived_info(repo_type: str, folder: Path) -> dict[str, Any]:
