@@ -63,13 +63,15 @@ def call(
     return Answer(status, content, time.perf_counter() - started, head)
 
 
-def worker_command(queue: str, *, concurrency: int = 1, beat: Path | None = None) -> list[str]:
+def worker_command(
+    queue: str, *, concurrency: int = 1, beat: Path | None = None, loglevel: str = "WARNING"
+) -> list[str]:
     """A Celery worker for one queue, as `make run` starts it (serve.py); with the beat
     scheduler (its schedule file at `beat`) when given."""
     scheduler = ["--beat", "--schedule", str(beat)] if beat is not None else []
     return [sys.executable, "-m", "celery", "-A", "leaderboard_site", "worker", *scheduler,
             "--queues", queue, "--concurrency", str(concurrency), "-n", f"{queue}@%h",
-            "--loglevel", "WARNING", "--without-mingle", "--without-gossip"]  # fmt: skip
+            "--loglevel", loglevel, "--without-mingle", "--without-gossip"]  # fmt: skip
 
 
 @dataclass
@@ -87,12 +89,12 @@ class Stack:
         return environment(self.server.var_dir, **self.server.overrides)
 
     def start_worker(
-        self, queue: str, *, concurrency: int = 1, beat: bool = False
+        self, queue: str, *, concurrency: int = 1, beat: bool = False, loglevel: str = "WARNING"
     ) -> subprocess.Popen[bytes]:
         schedule = self.server.var_dir / "celerybeat-schedule" if beat else None
         with (self.server.var_dir / f"worker-{queue}.log").open("ab") as log:
             process = subprocess.Popen(
-                worker_command(queue, concurrency=concurrency, beat=schedule),
+                worker_command(queue, concurrency=concurrency, beat=schedule, loglevel=loglevel),
                 cwd=PROJECT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         self.workers[queue] = process
