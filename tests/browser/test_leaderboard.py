@@ -141,3 +141,51 @@ def test_the_comparison_adds_and_removes_models(page: Any, site: LiveServer) -> 
     screenshot(page, "compare")
     page.get_by_role("link", name=f"Remove {first}").click()
     expect(page.locator("svg.compare-chart rect")).to_have_count(7)
+
+
+# What RE2 refuses is a substring on the server and must be one in the page (lookarounds,
+# backreferences, counts over 1,000), what only RE2 spells is translated ((?P<name>, (?i), \A,
+# \Q...\E, [[:alpha:]]), and the fields' odd cases (unknown, capitalized, repeated, glued).
+TRICKY = [
+    "(?=qwen)",
+    r"(a)\1",
+    "(?P<x>qwen)2",
+    "@foo:bar",
+    "@Precision:bfloat16",
+    "(",
+    "qwen;llama",
+    "  ;  ",
+    "(?i)QWEN",
+    r"\Aqwen",
+    r"\d+b-instruct$",
+    "[]a]",
+    "a{1001}",
+    r"\_",
+    r"\Qqwen2.5\E",
+    "[[:digit:]]b-",
+    "qwen[[:punct:]]",
+    "qwen @precision:bfloat16 @precision:float16",
+    "@precision:4bit;@precision:8bit",
+    "@architecture:llama@license:llama3",
+]
+
+
+def test_the_pages_search_finds_the_apis_rows(page: Any, site: LiveServer) -> None:
+    page.goto(f"{site.url}/")
+    loaded(page)
+    counts = page.evaluate(
+        """async (queries) => {
+          const { matcher } = await import("/static/leaderboard/search.js");
+          const body = await (await fetch("/api/leaderboard/formatted")).json();
+          const low = (text) => (text === null || text === undefined ? null : text.toLowerCase());
+          const rows = body.models.map((m) => ({
+            lname: m.model.name.toLowerCase(), lprecision: low(m.model.precision),
+            larch: low(m.model.architecture), llicense: low(m.metadata.hub_license),
+            ltype: low(m.model.type),
+          }));
+          return queries.map((q) => matcher(q)).map((f) => (f ? rows.filter(f) : rows).length);
+        }""",
+        TRICKY,
+    )
+    expected = [api_total(page, site, search=text) for text in TRICKY]
+    assert dict(zip(TRICKY, counts, strict=True)) == dict(zip(TRICKY, expected, strict=True))

@@ -13,6 +13,11 @@ const LOOKS_LIKE_REGEX = /[\\^$.*+?()[\]{}|]/;
 const MAX_PATTERN = 256; // code points; a longer text is a substring (as on the server)
 const RE2_ESCAPES = new Set("aftnrvxdDsSwWbBAzpPQEC");
 const RE2_MAX_REPEAT = 1000;
+const POSIX_CLASSES = {
+  alnum: "0-9A-Za-z", alpha: "A-Za-z", ascii: "\\x00-\\x7f", blank: "\\t ", cntrl: "\\x00-\\x1f\\x7f",
+  digit: "0-9", graph: "!-~", lower: "a-z", print: " -~", punct: "!-\\/:-@\\[-`{-~",
+  space: "\\t\\n\\v\\f\\r ", upper: "A-Z", word: "0-9A-Za-z_", xdigit: "0-9A-Fa-f",
+}; // RE2's [[:name:]] inside a class, as JavaScript ranges
 
 /** The searchable fields: the row property each @field reads (lowercased, or null). */
 export const FIELDS = { precision: "lprecision", architecture: "larch", license: "llicense", type: "ltype" };
@@ -64,6 +69,13 @@ export function re2ToJs(pattern) {
       continue;
     }
     if (inClass) {
+      const posix = /^\[:(\^?)([a-z]+):\]/.exec(pattern.slice(i));
+      if (posix) {
+        if (posix[1] || !POSIX_CLASSES[posix[2]]) return null; // negated or unknown: left alone
+        out += POSIX_CLASSES[posix[2]];
+        i += posix[0].length - 1;
+        continue;
+      }
       if (c === "]") inClass = false;
       out += c;
       continue;
