@@ -23,6 +23,8 @@ from leaderboard.contents import BENCHMARK_COLUMNS, DETAILS_ORG, FIELDS, HUB_URL
 from leaderboard.formatting import formatted_row, upstream_api
 from leaderboard.models import Entry, ModelType, Precision
 from leaderboard.snapshot import search_index_get
+from submissions.selectors import model_requests
+from votes.selectors import model_counts, user_votes
 
 FIRST_ROWS = 50  # rendered in the HTML, so the table shows before any script runs
 CLIENT_LIMIT = 20_000  # up to this many entries the page filters the full list in the browser
@@ -235,9 +237,6 @@ def _entries(model_name: str) -> list[dict[str, Any]]:
 
 
 def model_page(request: HttpRequest, org: str, name: str) -> HttpResponse:
-    from submissions.selectors import model_requests
-    from votes.selectors import model_counts, user_votes
-
     model_name = f"{org}/{name}"
     entries = _entries(model_name)
     requests = model_requests(model_name)
