@@ -40,7 +40,7 @@ def test_nothing_is_lost_and_each_dataset_gets_one_commit(tmp_path: Path) -> Non
         with stack(tmp_path / "site", HF_TOKEN="hf_faults", HF_ENDPOINT=hub.url,
                    HF_ORGANIZATION=ORG, MIRROR_INTERVAL=str(INTERVAL)) as site:  # fmt: skip
             site.server.manage("load_demo_data")
-            keys = [site.api_key(name) for name in ("alice", "bob")]
+            keys = site.api_keys("alice", "bob")
             site.start_worker("default", concurrency=2, beat=True)
             hub.fail_next(count=10**6, status=503, path_prefix=f"/api/datasets/{ORG}/")
             cast = 0

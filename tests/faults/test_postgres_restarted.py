@@ -44,7 +44,7 @@ def _expected(answer: Answer) -> bool:
 def test_requests_during_a_restart_get_503_and_none_fail_after_it(tmp_path: Path) -> None:
     with stack(tmp_path) as site:
         site.server.manage("load_demo_data")
-        keys = [site.api_key(name) for name in ("alice", "bob")]
+        keys = site.api_keys("alice", "bob")
         stop, answers = threading.Event(), []
         loaders = [threading.Thread(target=_load, args=(site.url, key, stop, answers))
                    for key in keys]  # fmt: skip
