@@ -34,8 +34,8 @@ from leaderboard.formatting import formatted_row, upstream_api
 from leaderboard.models import Entry
 from leaderboard.search import SearchIndex
 from leaderboard.signals import snapshot_published
-from leaderboard_site.redis_cache import UNAVAILABLE
 from leaderboard_site.metrics.definitions import SNAPSHOT_REBUILD
+from leaderboard_site.redis_cache import UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
