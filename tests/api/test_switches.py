@@ -17,8 +17,7 @@ from tests.conftest import PROJECT, SETTINGS_FROM_ENVIRONMENT
 
 SWITCHES = ("ENABLE_REST", "ENABLE_GRAPHQL", "ENABLE_WEBSOCKET")
 
-# Requests that need no table but the event relay's (the leaderboard's only when its route is
-# gone): each answers from its route, or 404.
+# Requests on a migrated empty database: each answers from its route, or 404.
 PROBE = """
 import asyncio, json, os, sys
 from leaderboard_site.asgi import application
@@ -26,7 +25,7 @@ from channels.testing import HttpCommunicator, WebsocketCommunicator
 from django.core.management import call_command
 from leaderboard_site.realtime import bridge
 
-call_command("migrate", "realtime", verbosity=0)
+call_command("migrate", verbosity=0)
 GRAPHQL = json.dumps({"query": "{ version }"}).encode()
 REQUESTS = {
     "index": ("GET", "/", b""),
