@@ -146,8 +146,8 @@ def _from_hub_token(token: str) -> Principal:
 def session_principal(session_key: str | None) -> Principal | None:
     """The user signed in to the web pages under this session cookie, if still valid (the
     session's password hash is checked as Django's own `get_user` does)."""
-    if not session_key:
-        return None
+    if not session_key or len(session_key) > 64 or not session_key.isalnum():
+        return None  # not a key Django made (its are 32 letters and digits): never looked up
     session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     user_id = session.get(SESSION_KEY)
     if user_id is None:
