@@ -8,8 +8,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot, sign_in
-from tests.browser.test_queue import serious
+from tests.browser.conftest import screenshot, serious_violations, sign_in
 from tests.support.live import LiveServer
 from tests.support.llm_server import LLMServer
 
@@ -21,7 +20,7 @@ def test_a_run_started_from_the_page_reaches_100_percent_live(
     try:
         sign_in(page, site, "alice")
         page.goto(f"{site.url}/benchmarks")
-        assert serious(page) == []
+        assert serious_violations(page) == []
         page.get_by_label("Name", exact=True).fill("browser run")
         page.get_by_label("Provider of target 1").select_option("openai")
         page.get_by_label("Model of target 1").fill("tiny-browser")

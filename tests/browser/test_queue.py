@@ -7,10 +7,9 @@ import json
 import urllib.request
 from typing import Any
 
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PASSWORD, screenshot, sign_in
+from tests.browser.conftest import PASSWORD, screenshot, serious_violations, sign_in
 from tests.submissions.conftest import publish, submission
 from tests.support.hub_server import HubServer
 from tests.support.live import LiveServer
@@ -30,11 +29,6 @@ def call(site: LiveServer, path: str, body: dict[str, Any], token: str | None = 
 def submitted(site: LiveServer, hub: HubServer, token: str, name: str) -> int:
     publish(hub, name)
     return int(call(site, "/api/models/submit", submission(name), token)["request"]["id"])
-
-
-def serious(page: Any) -> list[str]:
-    violations = Axe().run(page).response["violations"]
-    return [f"{v['id']}: {v['help']}" for v in violations if v["impact"] in ("serious", "critical")]
 
 
 def test_a_vote_and_a_status_change_show_without_a_reload(
@@ -62,4 +56,4 @@ def test_a_vote_and_a_status_change_show_without_a_reload(
     call(site, f"/api/models/requests/{request_id}/cancel", {}, token)  # alice withdraws one
     expect(page.locator('#pending-table tr[data-model="queue-org/withdrawn"]')).to_have_count(0)
     assert page.evaluate("window.notReloaded") is True
-    assert serious(page) == []
+    assert serious_violations(page) == []
