@@ -46,6 +46,10 @@ class Outage:
     def failed(self) -> None:
         self._until = time.monotonic() + OUTAGE_SECONDS
 
+    def reset(self) -> None:
+        """Forget a failure seen (Redis known to be back, or a test starting afresh)."""
+        self._until = 0.0
+
 
 outage = Outage()
 UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError)

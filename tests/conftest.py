@@ -16,6 +16,7 @@ from django.core.cache import cache, caches
 from rest_framework.test import APIClient
 
 from leaderboard import snapshot
+from leaderboard_site import redis_cache
 from leaderboard_site.api import ratelimit
 from submissions.selectors import scores_changed
 
@@ -72,6 +73,7 @@ def read_body(response: Any) -> bytes:
 def _isolated_state(tmp_path_factory: pytest.TempPathFactory, settings: Any) -> Iterator[None]:
     """Each test starts with an empty cache and its own VAR_DIR (snapshot files)."""
     settings.VAR_DIR = tmp_path_factory.mktemp("var")
+    redis_cache.outage.reset()  # a test that made Redis fail leaves no outage behind it
     cache.clear()  # with Redis: FLUSHDB of the tests' own database, rate-limit buckets included
     caches["ratelimit"].clear()
     ratelimit.reset_local()
@@ -86,6 +88,7 @@ def _isolated_state(tmp_path_factory: pytest.TempPathFactory, settings: Any) -> 
     yield
     channel_layers.backends.clear()
     snapshot._local.clear()
+    redis_cache.outage.reset()
 
 
 @pytest.fixture
