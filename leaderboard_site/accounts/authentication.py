@@ -24,6 +24,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 
 from leaderboard_site import hub, sql
@@ -31,7 +32,6 @@ from leaderboard_site.accounts import denylist, roles, services, tokens
 from leaderboard_site.accounts.models import ApiKey, User
 from leaderboard_site.api.errors import ApiError, Forbidden, ServiceUnavailable, Unauthorized
 
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 HUB_TOKEN_PREFIX = "hf_"  # noqa: S105 - a prefix, not a secret
 HUB_WHOAMI_TTL = 300
 
